@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/ebbgraph/ebb/cuda"
+	"github.com/ebbgraph/ebb/engine"
+	"github.com/ebbgraph/ebb/engine/device"
+	"github.com/ebbgraph/ebb/nodes/sim"
+	"github.com/ebbgraph/ebb/nodes/testpack"
+)
+
+// readWorkflow reads and decodes a ComfyUI API-format workflow. Every
+// problem is a usage error naming the file.
+func readWorkflow(path string) (engine.Workflow, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return decodeWorkflow(path, data)
+}
+
+func decodeWorkflow(name string, data []byte) (engine.Workflow, error) {
+	wf, err := engine.DecodeWorkflow(data)
+	if err != nil {
+		return nil, usagef("%s: %v", name, err)
+	}
+	return wf, nil
+}
+
+// readProfile loads a nodes/sim profile file; "" means none.
+func readProfile(path string) (*sim.Profile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return parseProfile(path, data)
+}
+
+func parseProfile(name string, data []byte) (*sim.Profile, error) {
+	p, err := sim.ParseProfile(data)
+	if err != nil {
+		return nil, usagef("profile %s: %v", name, err)
+	}
+	return p, nil
+}
+
+// newRegistry holds the test pack, the sim built-ins (AllocateVRAM) and
+// then the profile's classes, which replace built-ins of the same name.
+func newRegistry(prof *sim.Profile) (*engine.Registry, error) {
+	r := engine.NewRegistry()
+	if err := testpack.Register(r); err != nil {
+		return nil, fmt.Errorf("registering the test pack: %w", err)
+	}
+	if err := sim.Register(r); err != nil {
+		return nil, fmt.Errorf("registering the sim nodes: %w", err)
+	}
+	if prof != nil {
+		if err := prof.Register(r); err != nil {
+			return nil, usagef("profile: %v", err)
+		}
+	}
+	return r, nil
+}
+
+// scaleWorkflow multiplies the literal sizes of AllocateVRAM nodes by f, so
+// --scale shrinks a whole simulated workflow (profile and test nodes) alike.
+func scaleWorkflow(wf engine.Workflow, f float64) {
+	if f == 1 {
+		return
+	}
+	for _, n := range wf {
+		if n.Class != "AllocateVRAM" {
+			continue
+		}
+		v, ok := n.Inputs["size"]
+		if !ok {
+			continue
+		}
+		if x, err := engine.AsFloat(v); err == nil {
+			n.Inputs["size"] = x * f
+		}
+	}
+}
+
+// parseCapacity parses --device-memory; "" means unlimited (0).
+func parseCapacity(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := device.ParseBytes(s)
+	if err != nil {
+		return 0, usagef("--device-memory: %v", err)
+	}
+	if n <= 0 {
+		return 0, usagef("--device-memory %q: want a positive size such as 22GiB", s)
+	}
+	return n, nil
+}
+
+// deviceSpec is a parsed --device: "sim" or "cuda:N".
+type deviceSpec struct {
+	cuda    bool
+	ordinal int
+}
+
+func parseDeviceSpec(s string) (deviceSpec, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case t == "sim" || t == "":
+		return deviceSpec{}, nil
+	case t == "cuda":
+		return deviceSpec{cuda: true}, nil
+	case strings.HasPrefix(t, "cuda:"):
+		n, err := strconv.Atoi(t[len("cuda:"):])
+		if err != nil || n < 0 {
+			return deviceSpec{}, usagef("--device %q: want cuda:N with N a GPU ordinal (0, 1, ...)", s)
+		}
+		return deviceSpec{cuda: true, ordinal: n}, nil
+	}
+	return deviceSpec{}, usagef("--device %q: want sim or cuda:N", s)
+}
+
+func (d deviceSpec) String() string {
+	if d.cuda {
+		return "cuda:" + strconv.Itoa(d.ordinal)
+	}
+	return "sim"
+}
+
+// open makes the device. A Sim without a capacity is unlimited.
+func (d deviceSpec) open(capacity int64) (device.Device, error) {
+	if !d.cuda {
+		return newSim(capacity), nil
+	}
+	var opts []cuda.Option
+	if capacity > 0 {
+		opts = append(opts, cuda.WithCapacity(capacity))
+	}
+	dev, err := cuda.New(d.ordinal, opts...)
+	if errors.Is(err, device.ErrUnavailable) {
+		return nil, fmt.Errorf("--device %s: this ebb was built without -tags cuda (rebuild with `go build -tags cuda ./cmd/ebb`): %w", d, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--device %s: %w", d, err)
+	}
+	return dev, nil
+}
+
+// newSim makes a Sim device; capacity 0 is unlimited.
+func newSim(capacity int64) device.Device {
+	return device.NewSim(capacity)
+}

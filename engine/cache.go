@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/ebbgraph/ebb/lifetime"
+)
+
+// cache is the cross-run output cache, keyed by input signature. Entries
+// hold their values through the engine's Refs. Owned by the engine; used
+// only by the run goroutine of the current run.
+type cache struct {
+	mode    CacheMode
+	refs    *lifetime.Refs
+	entries map[sigKey]*centry
+	gen     int
+	errs    []error
+}
+
+type centry struct {
+	key  sigKey
+	outs [][]any
+	ui   map[string][]any
+	gen  int
+}
+
+func newCache(mode CacheMode, refs *lifetime.Refs) *cache {
+	return &cache{mode: mode, refs: refs, entries: map[sigKey]*centry{}}
+}
+
+func (c *cache) beginRun() int {
+	c.gen++
+	return c.gen
+}
+
+func (c *cache) enabled() bool { return c.mode.Kind != CacheNone }
+
+func (c *cache) get(k sigKey) *centry {
+	e := c.entries[k]
+	if e != nil {
+		e.gen = c.gen
+	}
+	return e
+}
+
+func (c *cache) put(k sigKey, outs [][]any, ui map[string][]any) *centry {
+	if old := c.entries[k]; old != nil {
+		c.remove(old)
+	}
+	e := &centry{key: k, outs: outs, ui: ui, gen: c.gen}
+	for _, vals := range outs {
+		c.refs.Hold(vals)
+	}
+	c.entries[k] = e
+	return e
+}
+
+func (c *cache) remove(e *centry) {
+	if c.entries[e.key] != e {
+		return
+	}
+	delete(c.entries, e.key)
+	for _, vals := range e.outs {
+		if err := c.refs.Drop(vals); err != nil {
+			c.errs = append(c.errs, err)
+		}
+	}
+}
+
+// endRun applies the mode's retention: classic keeps only this run's
+// entries, lru:N evicts whole older runs while more than N entries remain.
+func (c *cache) endRun() {
+	switch c.mode.Kind {
+	case CacheClassic:
+		for _, e := range c.entries {
+			if e.gen != c.gen {
+				c.remove(e)
+			}
+		}
+	case CacheLRU:
+		for len(c.entries) > c.mode.Size {
+			oldest := c.gen
+			for _, e := range c.entries {
+				oldest = min(oldest, e.gen)
+			}
+			if oldest == c.gen {
+				break
+			}
+			for _, e := range c.entries {
+				if e.gen == oldest {
+					c.remove(e)
+				}
+			}
+		}
+	case CacheNone:
+		c.clearErrs()
+		for _, e := range c.entries {
+			c.remove(e)
+		}
+	}
+}
+
+func (c *cache) clear() error {
+	for _, e := range c.entries {
+		c.remove(e)
+	}
+	return c.clearErrs()
+}
+
+func (c *cache) clearErrs() error {
+	err := errors.Join(c.errs...)
+	c.errs = nil
+	return err
+}
+
+// cacheHit completes n from the cache when its signature is there.
+func (r *run) cacheHit(n *rnode) bool {
+	if !r.e.cache.enabled() {
+		return false
+	}
+	k, ok := r.sig(n.id)
+	if !ok {
+		return false
+	}
+	e := r.e.cache.get(k)
+	if e == nil || len(e.outs) != len(n.slots) {
+		return false
+	}
+	n.state = stDone
+	r.pending--
+	for _, vals := range e.outs {
+		lifetime.Resources(vals, func(x lifetime.Resource) {
+			if b, ok := x.(*Buffer); ok {
+				r.trace.Existing(lifetime.ValueID(b.ID()), b.Bytes())
+				if n.pinnedOut {
+					r.trace.Pin(lifetime.ValueID(b.ID()))
+				}
+			}
+		})
+	}
+	n.centry = e
+	for i, s := range n.slots {
+		r.tr.Produce(s, e.outs[i])
+	}
+	r.res.Stats.CacheHits++
+	r.res.Cached = append(r.res.Cached, n.id)
+	r.cachedAt = append(r.cachedAt, n.id)
+	if e.ui != nil {
+		r.res.Outputs[n.id] = e.ui
+		r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Output: e.ui})
+	}
+	r.wake(n)
+	r.maybeCollect(n)
+	return true
+}
+
+// storeCache keeps n's outputs for later runs, unless n's signature is
+// unstable or the cache is off.
+func (r *run) storeCache(n *rnode, outs [][]any, ui map[string][]any) {
+	if !r.e.cache.enabled() {
+		return
+	}
+	k, ok := r.sig(n.id)
+	if !ok {
+		return
+	}
+	n.centry = r.e.cache.put(k, outs, ui)
+}

@@ -1,0 +1,631 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// This file is the ComfyUI API-format codec: a prompt such as
+//
+//	{"3": {"class_type": "KSampler", "inputs": {"seed": 5, "model": ["4", 0]}, "_meta": {"title": "KSampler"}}}
+//
+// to and from a Workflow. Numbers keep ComfyUI's (Python's) distinction
+// between 5 and 5.0: integer text decodes to int64 and anything with '.',
+// 'e' or 'E' to float64. A two-element array whose first element is a string
+// and second a number is a link (a Ref); {"__value__": [...]} is a literal
+// list. Classes and link targets are not checked here: validation does that.
+
+// DecodeError is a problem with a workflow's JSON: where it is and what is
+// wrong with it.
+type DecodeError struct {
+	// Offset is the byte offset of the problem; Line and Column (1-based)
+	// say the same for people.
+	Offset       int64
+	Line, Column int
+	// Node and Input name the node and input the problem is in, when it is
+	// in one (InNode says whether Node is set: "" is a valid id).
+	Node   NodeID
+	InNode bool
+	Input  string
+	// Msg says what is wrong.
+	Msg string
+	// Err is the underlying error (a *json.SyntaxError, ErrDuplicateID, ...)
+	// or nil.
+	Err error
+}
+
+func (e *DecodeError) Error() string {
+	var b strings.Builder
+	b.WriteString("workflow JSON")
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " line %d, column %d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	if e.InNode {
+		fmt.Fprintf(&b, "node %q: ", string(e.Node))
+		if e.Input != "" {
+			fmt.Fprintf(&b, "input %q: ", e.Input)
+		}
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// DecodeWorkflow decodes a ComfyUI API-format prompt. The empty object is a
+// valid (empty) workflow.
+func DecodeWorkflow(data []byte) (Workflow, error) {
+	d := &wfDecoder{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
+	d.dec.UseNumber()
+	return d.workflow()
+}
+
+// ReadWorkflow reads all of r and decodes it with DecodeWorkflow.
+func ReadWorkflow(r io.Reader) (Workflow, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("engine: reading workflow: %w", err)
+	}
+	return DecodeWorkflow(data)
+}
+
+// wfDecoder walks a prompt token by token so that errors can say where they
+// are and duplicate keys are caught. Input values are decoded whole.
+type wfDecoder struct {
+	data []byte
+	dec  *json.Decoder
+	// node and input are where the decoder is, for errors.
+	node   NodeID
+	inNode bool
+	input  string
+}
+
+// errAt makes a DecodeError at byte offset off.
+func (d *wfDecoder) errAt(off int64, err error, format string, args ...any) *DecodeError {
+	e := &DecodeError{Offset: off, Node: d.node, InNode: d.inNode, Input: d.input, Msg: fmt.Sprintf(format, args...), Err: err}
+	e.Line, e.Column = lineCol(d.data, off)
+	return e
+}
+
+// tokenErr turns an error from the json.Decoder into a DecodeError.
+func (d *wfDecoder) tokenErr(err error) *DecodeError {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return d.errAt(se.Offset, err, "malformed JSON: %v", se)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return d.errAt(int64(len(d.data)), io.ErrUnexpectedEOF, "unexpected end of input")
+	}
+	return d.errAt(d.dec.InputOffset(), err, "malformed JSON: %v", err)
+}
+
+// next returns the offset where the next token starts.
+func (d *wfDecoder) next() int64 {
+	off := d.dec.InputOffset()
+	for off < int64(len(d.data)) {
+		switch d.data[off] {
+		case ' ', '\t', '\r', '\n', ':', ',':
+			off++
+			continue
+		}
+		break
+	}
+	return off
+}
+
+func (d *wfDecoder) token() (json.Token, error) {
+	t, err := d.dec.Token()
+	if err != nil {
+		return nil, d.tokenErr(err)
+	}
+	return t, nil
+}
+
+// key reads an object key (the decoder only yields strings there).
+func (d *wfDecoder) key() (string, int64, error) {
+	off := d.next()
+	t, err := d.token()
+	if err != nil {
+		return "", off, err
+	}
+	s, ok := t.(string)
+	if !ok {
+		return "", off, d.errAt(off, nil, "malformed JSON: object key is not a string")
+	}
+	return s, off, nil
+}
+
+// endObject consumes the '}' that closes the current object.
+func (d *wfDecoder) endObject() error {
+	_, err := d.token()
+	return err
+}
+
+// value decodes one whole JSON value (numbers as json.Number).
+func (d *wfDecoder) value() (any, int64, error) {
+	off := d.next()
+	var v any
+	if err := d.dec.Decode(&v); err != nil {
+		return nil, off, d.tokenErr(err)
+	}
+	return v, off, nil
+}
+
+// skip discards one whole JSON value.
+func (d *wfDecoder) skip() error {
+	var raw json.RawMessage
+	if err := d.dec.Decode(&raw); err != nil {
+		return d.tokenErr(err)
+	}
+	return nil
+}
+
+func (d *wfDecoder) workflow() (Workflow, error) {
+	off := d.next()
+	t, err := d.token()
+	if err != nil {
+		if off >= int64(len(d.data)) {
+			return nil, d.errAt(off, io.ErrUnexpectedEOF, "empty input (want a JSON object of nodes)")
+		}
+		return nil, err
+	}
+	if t != json.Delim('{') {
+		return nil, d.errAt(off, nil, "top level must be a JSON object of nodes, got %s", tokenKind(t))
+	}
+	wf := Workflow{}
+	for d.dec.More() {
+		k, koff, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		id := NodeID(k)
+		d.node, d.inNode, d.input = id, true, ""
+		if _, dup := wf[id]; dup {
+			return nil, d.errAt(koff, ErrDuplicateID, "duplicate node id")
+		}
+		n, err := d.nodeDef()
+		if err != nil {
+			return nil, err
+		}
+		wf[id] = n
+		d.inNode = false
+	}
+	if err := d.endObject(); err != nil {
+		return nil, err
+	}
+	off = d.next()
+	if _, err := d.dec.Token(); err != io.EOF {
+		return nil, d.errAt(off, nil, "unexpected data after the workflow object")
+	}
+	return wf, nil
+}
+
+func (d *wfDecoder) nodeDef() (*Node, error) {
+	off := d.next()
+	t, err := d.token()
+	if err != nil {
+		return nil, err
+	}
+	if t != json.Delim('{') {
+		return nil, d.errAt(off, nil, "node must be a JSON object, got %s", tokenKind(t))
+	}
+	n := &Node{Inputs: map[string]any{}}
+	seen := map[string]bool{}
+	for d.dec.More() {
+		k, koff, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		if seen[k] {
+			return nil, d.errAt(koff, nil, "duplicate key %q", k)
+		}
+		seen[k] = true
+		switch k {
+		case "class_type":
+			v, voff, err := d.value()
+			if err != nil {
+				return nil, err
+			}
+			s, ok := v.(string)
+			if !ok {
+				return nil, d.errAt(voff, nil, "class_type must be a string, got %s", valueKind(v))
+			}
+			n.Class = s
+		case "inputs":
+			if err := d.inputs(n); err != nil {
+				return nil, err
+			}
+		case "_meta":
+			v, voff, err := d.value()
+			if err != nil {
+				return nil, err
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, d.errAt(voff, nil, "_meta must be an object, got %s", valueKind(v))
+			}
+			if title, ok := m["title"]; ok {
+				s, ok := title.(string)
+				if !ok {
+					return nil, d.errAt(voff, nil, "_meta.title must be a string, got %s", valueKind(title))
+				}
+				n.Title = s
+			}
+		case "override_display_id":
+			v, voff, err := d.value()
+			if err != nil {
+				return nil, err
+			}
+			s, ok := v.(string)
+			if !ok {
+				return nil, d.errAt(voff, nil, "override_display_id must be a string, got %s", valueKind(v))
+			}
+			n.DisplayID = NodeID(s)
+		default: // "is_changed" and anything else ComfyUI ignores
+			if err := d.skip(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := d.endObject(); err != nil {
+		return nil, err
+	}
+	if !seen["class_type"] {
+		return nil, d.errAt(off, nil, "missing class_type")
+	}
+	return n, nil
+}
+
+func (d *wfDecoder) inputs(n *Node) error {
+	off := d.next()
+	t, err := d.token()
+	if err != nil {
+		return err
+	}
+	if t != json.Delim('{') {
+		return d.errAt(off, nil, "inputs must be a JSON object, got %s", tokenKind(t))
+	}
+	for d.dec.More() {
+		k, koff, err := d.key()
+		if err != nil {
+			return err
+		}
+		d.input = k
+		if _, dup := n.Inputs[k]; dup {
+			return d.errAt(koff, nil, "duplicate input")
+		}
+		v, voff, err := d.value()
+		if err != nil {
+			return err
+		}
+		iv, err := decodeInput(v)
+		if err != nil {
+			return d.errAt(voff, nil, "%v", err)
+		}
+		n.Inputs[k] = iv
+	}
+	d.input = ""
+	return d.endObject()
+}
+
+// decodeInput converts one decoded input value: a link becomes a Ref,
+// {"__value__": x} becomes x as a literal, numbers become int64 or float64.
+func decodeInput(v any) (any, error) {
+	switch x := v.(type) {
+	case []any:
+		if len(x) == 2 {
+			if id, ok := x[0].(string); ok {
+				if num, ok := x[1].(json.Number); ok {
+					out, err := linkIndex(num)
+					if err != nil {
+						return nil, err
+					}
+					return Ref{Node: NodeID(id), Out: out}, nil
+				}
+			}
+		}
+	case map[string]any:
+		if inner, ok := x["__value__"]; ok && len(x) == 1 {
+			return decodeLiteral(inner)
+		}
+	}
+	return decodeLiteral(v)
+}
+
+// linkIndex is a link's output index: an integer, or an integral float as
+// ComfyUI's is_link accepts.
+func linkIndex(num json.Number) (int, error) {
+	v, err := decodeNumber(num)
+	if err != nil {
+		return 0, err
+	}
+	const hint = ` (a literal list is written {"__value__": [...]})`
+	var f float64
+	switch x := v.(type) {
+	case int64:
+		f = float64(x)
+	case float64:
+		if x != math.Trunc(x) {
+			return 0, fmt.Errorf("link output index %s is not an integer%s", num, hint)
+		}
+		f = x
+	}
+	if f < 0 {
+		return 0, fmt.Errorf("link output index %s is negative%s", num, hint)
+	}
+	if f > math.MaxInt32 {
+		return 0, fmt.Errorf("link output index %s is out of range%s", num, hint)
+	}
+	return int(f), nil
+}
+
+// decodeLiteral converts numbers everywhere inside v. Arrays inside a
+// literal are never links.
+func decodeLiteral(v any) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		return decodeNumber(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, err := decodeLiteral(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			c, err := decodeLiteral(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// decodeNumber is int64 for integer text that fits, float64 otherwise.
+func decodeNumber(n json.Number) (any, error) {
+	s := string(n)
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("number %s is out of range", s)
+	}
+	return f, nil
+}
+
+func tokenKind(t json.Token) string {
+	switch t {
+	case json.Delim('['):
+		return "an array"
+	case json.Delim('{'):
+		return "an object"
+	}
+	return valueKind(t)
+}
+
+func valueKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// lineCol is the 1-based line and column (in bytes) of offset off.
+func lineCol(data []byte, off int64) (line, col int) {
+	if off < 0 {
+		return 0, 0
+	}
+	off = min(off, int64(len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+// EncodeWorkflow writes w in ComfyUI's API format, deterministically: node
+// ids and input names sorted, indented by two spaces. Refs become
+// ["id", n], list literals {"__value__": [...]}, integral float64 values
+// keep a ".0" so they decode as floats again.
+func EncodeWorkflow(w Workflow) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := WriteWorkflow(&buf, w); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteWorkflow writes w to wr as EncodeWorkflow does.
+func WriteWorkflow(wr io.Writer, w Workflow) error {
+	top := make(map[string]jsonNode, len(w))
+	for id, n := range w {
+		if n == nil {
+			return fmt.Errorf("engine: encoding workflow: node %q is nil", string(id))
+		}
+		jn := jsonNode{Inputs: make(map[string]any, len(n.Inputs)), Class: n.Class, DisplayID: string(n.DisplayID)}
+		if n.Title != "" {
+			jn.Meta = &jsonMeta{Title: n.Title}
+		}
+		for name, v := range n.Inputs {
+			ev, err := encodeInput(v)
+			if err != nil {
+				return fmt.Errorf("engine: encoding workflow: node %q input %q: %w", string(id), name, err)
+			}
+			jn.Inputs[name] = ev
+		}
+		top[string(id)] = jn
+	}
+	enc := json.NewEncoder(wr)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(top); err != nil {
+		return fmt.Errorf("engine: encoding workflow: %w", err)
+	}
+	return nil
+}
+
+type jsonNode struct {
+	Inputs    map[string]any `json:"inputs"`
+	Class     string         `json:"class_type"`
+	Meta      *jsonMeta      `json:"_meta,omitempty"`
+	DisplayID string         `json:"override_display_id,omitempty"`
+}
+
+type jsonMeta struct {
+	Title string `json:"title"`
+}
+
+// encodeInput encodes one input value so that decodeInput gives it back.
+func encodeInput(v any) (any, error) {
+	if x, ok := v.(Ref); ok {
+		if x.Out < 0 {
+			return nil, fmt.Errorf("link %v has a negative output index", x)
+		}
+		return []any{string(x.Node), x.Out}, nil
+	}
+	inner, err := encodeLiteral(v) // unwraps a Literal
+	if err != nil {
+		return nil, err
+	}
+	switch x := inner.(type) {
+	case []any:
+		// A bare list could read as a link.
+		return map[string]any{"__value__": x}, nil
+	case map[string]any:
+		if _, ok := x["__value__"]; ok && len(x) == 1 {
+			// Would be unwrapped on decode: wrap it once more.
+			return map[string]any{"__value__": x}, nil
+		}
+	}
+	return inner, nil
+}
+
+// encodeLiteral converts a literal to values encoding/json writes as the
+// codec wants: numbers as json.Number text, lists as []any.
+func encodeLiteral(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, bool, string:
+		return x, nil
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10)), nil
+	case int:
+		return json.Number(strconv.Itoa(x)), nil
+	case float64:
+		return encodeFloat(x)
+	case json.Number:
+		if _, err := decodeNumber(x); err != nil {
+			return nil, err
+		}
+		return x, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, err := encodeLiteral(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			c, err := encodeLiteral(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	case Literal:
+		return encodeLiteral(x.Value)
+	case Ref:
+		return nil, fmt.Errorf("link %v inside a literal", x)
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return json.Number(strconv.FormatInt(rv.Int(), 10)), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return json.Number(strconv.FormatUint(rv.Uint(), 10)), nil
+	case reflect.Float32, reflect.Float64:
+		return encodeFloat(rv.Float())
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			c, err := encodeLiteral(rv.Index(i).Interface())
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			break
+		}
+		out := make(map[string]any, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			c, err := encodeLiteral(it.Value().Interface())
+			if err != nil {
+				return nil, err
+			}
+			out[it.Key().String()] = c
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("cannot encode a value of type %T", v)
+}
+
+func encodeFloat(f float64) (any, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("cannot encode %v in JSON", f)
+	}
+	return json.Number(formatFloat(f)), nil
+}
+
+// formatFloat writes f as Python's repr does: shortest digits, a ".0" on
+// integral values, exponent form below 1e-4 and from 1e16.
+func formatFloat(f float64) string {
+	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.FormatFloat(f, 'e', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}

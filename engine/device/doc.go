@@ -1,0 +1,33 @@
+// Package device is where ebb's node memory lives.
+//
+// # The contract
+//
+// A [Device] hands out [Buffer]s with Alloc and takes them back with Free.
+// It keeps exact accounting ([Stats]: bytes in use, peak, capacity) and is
+// safe for concurrent use. Errors wrap one sentinel per concept:
+// [ErrOutOfMemory] (as an [*OutOfMemoryError] saying what did not fit),
+// [ErrDoubleFree], [ErrForeignBuffer], [ErrUseAfterFree], [ErrLeak] (from
+// Close, which frees the leaked buffers all the same), [ErrClosed] and
+// [ErrUnavailable]. Release is explicit: no Device relies on finalizers.
+//
+// Optional abilities are interfaces checked by type assertion: a [Checker]
+// tells whether a buffer is still live (the engine checks every input
+// before a node reads it), a [PeakResetter] restarts Peak for a per-run
+// figure.
+//
+// # Implementations
+//
+// [Sim], the default, allocates nothing real: it counts bytes against a
+// capacity, poisons freed buffers so double frees and reads of freed
+// buffers are errors, and lists leaks. Package
+// github.com/ebbgraph/ebb/cuda implements the same contract on an NVIDIA
+// GPU (build tag cuda).
+//
+// # Conformance
+//
+// Package devicetest holds the conformance suite; every implementation
+// runs it (devicetest.Run) from its own tests, the CUDA one on a real GPU.
+//
+// Sizes are parsed by [ParseBytes] and printed by [FormatBytes], both in
+// binary units (1 GiB = 2^30 bytes).
+package device

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the engine. Errors returned by Run wrap one of these
+// (or a device or lifetime sentinel) so callers can use errors.Is.
+var (
+	ErrInvalid      = errors.New("engine: workflow failed validation")
+	ErrCycle        = errors.New("engine: dependency cycle")
+	ErrInterrupted  = errors.New("engine: interrupted")
+	ErrPanic        = errors.New("engine: node panicked")
+	ErrUnknownClass = errors.New("engine: unknown node class")
+	ErrMissingNode  = errors.New("engine: link to a missing node")
+	ErrBadOutput    = errors.New("engine: link to an output index out of range")
+	ErrDuplicateID  = errors.New("engine: duplicate node id")
+	ErrBadResult    = errors.New("engine: node returned a malformed result")
+	ErrCollected    = errors.New("engine: link to an ephemeral node that was already collected")
+)
+
+// Error types as reported in JSON results (ComfyUI's exception_type and
+// validation type vocabulary, plus ebb's own).
+const (
+	TypeExecution   = "execution_error"
+	TypeOutOfMemory = "out_of_memory"
+	TypeCycle       = "dependency_cycle"
+	TypeInterrupted = "interrupted"
+	TypePanic       = "panic"
+	TypeRestricted  = "restricted_late_edge"
+	TypeBadGraph    = "invalid_expansion"
+)
+
+// NodeError is a runtime error of one node. Node is the real (original)
+// node; ID is the node that failed, which differs for expanded nodes.
+type NodeError struct {
+	Node  NodeID
+	ID    NodeID
+	Class string
+	Type  string
+	Err   error
+}
+
+func (e *NodeError) Error() string {
+	id := string(e.Node)
+	if e.ID != "" && e.ID != e.Node {
+		id += " (" + string(e.ID) + ")"
+	}
+	return fmt.Sprintf("node %s (%s): %v", id, e.Class, e.Err)
+}
+
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// wrapNode adds node context to err once: nil stays nil, and an error that
+// already carries a NodeError is returned unchanged.
+func wrapNode(err error, real, id NodeID, class, typ string) error {
+	if err == nil {
+		return nil
+	}
+	var ne *NodeError
+	if errors.As(err, &ne) {
+		return err
+	}
+	return &NodeError{Node: real, ID: id, Class: class, Type: typ, Err: err}
+}
+
+// ValidationError is one problem with one input (or the node itself),
+// typed with ComfyUI's vocabulary: required_input_missing,
+// return_type_mismatch, value_bigger_than_max, custom_validation_failed, ...
+type ValidationError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Details string `json:"details"`
+	Input   string `json:"input_name,omitempty"`
+}
+
+func (e ValidationError) Error() string {
+	s := e.Message
+	if e.Details != "" {
+		s += ": " + e.Details
+	}
+	return s
+}
+
+// NodeValidation collects the validation errors of one node.
+type NodeValidation struct {
+	Class            string            `json:"class_type"`
+	Errors           []ValidationError `json:"errors"`
+	DependentOutputs []NodeID          `json:"dependent_outputs"`
+}
+
+// PromptError is a validation failure of the whole workflow (ComfyUI's
+// prompt-level error: prompt_no_outputs, prompt_outputs_failed_validation,
+// missing_node_type, invalid_prompt). It wraps ErrInvalid.
+type PromptError struct {
+	Type    string
+	Message string
+	Details string
+	Nodes   map[NodeID]*NodeValidation
+}
+
+func (e *PromptError) Error() string {
+	s := e.Message
+	if e.Details != "" {
+		s += ": " + e.Details
+	}
+	return s
+}
+
+func (e *PromptError) Unwrap() error { return ErrInvalid }

@@ -1,0 +1,70 @@
+package engine
+
+import "sync"
+
+// EventType names an event, with ComfyUI's names where there is one.
+type EventType string
+
+const (
+	EventStart       EventType = "execution_start"
+	EventCached      EventType = "execution_cached"
+	EventExecuting   EventType = "executing"
+	EventExecuted    EventType = "executed"
+	EventProgress    EventType = "progress"
+	EventError       EventType = "execution_error"
+	EventInterrupted EventType = "execution_interrupted"
+	EventSuccess     EventType = "execution_success"
+	EventReleased    EventType = "released"
+	EventReexecuted  EventType = "reexecuted"
+	EventPinned      EventType = "pinned"
+)
+
+// Event is one thing that happened during a run. Fields not relevant to the
+// type are zero.
+type Event struct {
+	Type    EventType        `json:"type"`
+	Node    NodeID           `json:"node,omitempty"`
+	Display NodeID           `json:"display_node,omitempty"`
+	Real    NodeID           `json:"real_node,omitempty"`
+	Class   string           `json:"class_type,omitempty"`
+	Nodes   []NodeID         `json:"nodes,omitempty"`
+	Output  map[string][]any `json:"output,omitempty"`
+	Slot    int              `json:"slot,omitempty"`
+	Bytes   int64            `json:"bytes,omitempty"`
+	// Cause is the late edge that made a node run again (reexecuted):
+	// the consumer that asked for the released slot.
+	Cause   NodeID  `json:"cause,omitempty"`
+	Value   float64 `json:"value,omitempty"`
+	Max     float64 `json:"max,omitempty"`
+	Message string  `json:"message,omitempty"`
+	Err     error   `json:"-"`
+}
+
+// Observer receives events. Calls are serialized, so an Observer need not
+// be safe for concurrent use, but it should return quickly.
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// emitter serializes events to any number of observers.
+type emitter struct {
+	mu  sync.Mutex
+	obs []Observer
+}
+
+func (m *emitter) emit(e Event) {
+	if m == nil || len(m.obs) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range m.obs {
+		o.Observe(e)
+	}
+}

@@ -1,0 +1,319 @@
+package engine
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/ebbgraph/ebb/lifetime"
+	"github.com/ebbgraph/ebb/policy"
+)
+
+// subgraphWait is an expanded node waiting for its subgraph's results.
+type subgraphWait struct {
+	results []Result
+	ui      map[string][]any
+}
+
+// expand accepts the expansions n returned: it validates the new nodes
+// atomically, enforces the restrict rule, adds them to the graph and makes
+// n's outputs follow the subgraph (forwarding, or waiting when n has several
+// calls or pinned outputs).
+func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]any) error {
+	newNodes := Workflow{}
+	for _, res := range results {
+		if res.Expand == nil {
+			continue
+		}
+		if len(res.Expand.Outputs) != len(n.typ.Schema.Outputs) {
+			return fmt.Errorf("%w: expansion has %d outputs, class %s declares %d", ErrBadResult, len(res.Expand.Outputs), n.def.Class, len(n.typ.Schema.Outputs))
+		}
+		for id, def := range res.Expand.Nodes {
+			if _, dup := newNodes[id]; dup || def == nil {
+				return fmt.Errorf("%w: %q appears twice in one expansion (or is nil)", ErrDuplicateID, id)
+			}
+			newNodes[id] = def
+		}
+	}
+	ids := newNodes.IDs()
+	reuse := map[NodeID]bool{}
+	for _, id := range ids {
+		def := newNodes[id]
+		t, ok := r.e.reg.Lookup(def.Class)
+		if !ok {
+			return fmt.Errorf("%w: %q (expanded node %s)", ErrUnknownClass, def.Class, id)
+		}
+		_ = t
+		if old, _, _, _, exists := r.lookup(id); exists {
+			if !reflect.DeepEqual(old, def) {
+				return fmt.Errorf("%w: expansion node %q already exists with another definition", ErrDuplicateID, id)
+			}
+			reuse[id] = true
+		}
+		for _, name := range def.InputNames() {
+			if ref, ok := def.Inputs[name].(Ref); ok {
+				if err := r.checkLink(newNodes, ref); err != nil {
+					return fmt.Errorf("expanded node %s input %q: %w", id, name, err)
+				}
+			}
+		}
+	}
+	for _, res := range results {
+		if res.Expand == nil {
+			continue
+		}
+		for i, item := range res.Expand.Outputs {
+			if ref, ok := item.(Ref); ok {
+				if err := r.checkLink(newNodes, ref); err != nil {
+					return fmt.Errorf("expansion output %d: %w", i, err)
+				}
+			}
+		}
+	}
+	if r.pol.Strategy == policy.Restrict {
+		if err := r.checkRestrict(n, newNodes, results); err != nil {
+			return err
+		}
+	}
+	r.ephMu.Lock()
+	for _, id := range ids {
+		if reuse[id] {
+			continue
+		}
+		def := newNodes[id]
+		display := n.display
+		if def.DisplayID != "" {
+			display = def.DisplayID
+		}
+		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.real, display: display}
+	}
+	r.ephMu.Unlock()
+	for _, id := range ids {
+		if t, _ := r.e.reg.Lookup(newNodes[id].Class); t.Schema.OutputNode {
+			p, err := r.node(id)
+			if err != nil {
+				return err
+			}
+			r.schedule(p)
+		}
+	}
+	r.unbind(n)
+	var err error
+	if len(results) == 1 && !n.pinnedOut {
+		err = r.forward(n, results[0].Expand.Outputs, ui)
+	} else {
+		err = r.await(n, results, ui)
+	}
+	if err != nil {
+		return err
+	}
+	r.drain()
+	r.unpin(n)
+	if n.state == stDone {
+		r.maybeCollect(n)
+	}
+	return nil
+}
+
+// checkLink checks that ref names a new node or one the run knows, with an
+// output index in range.
+func (r *run) checkLink(newNodes Workflow, ref Ref) error {
+	def, ok := newNodes[ref.Node]
+	if !ok {
+		def, _, _, _, ok = r.lookup(ref.Node)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrMissingNode, ref.Node)
+	}
+	t, ok := r.e.reg.Lookup(def.Class)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownClass, def.Class)
+	}
+	if ref.Out < 0 || ref.Out >= len(t.Schema.Outputs) {
+		return fmt.Errorf("%w: [%q, %d] (class %s has %d outputs)", ErrBadOutput, ref.Node, ref.Out, def.Class, len(t.Schema.Outputs))
+	}
+	return nil
+}
+
+// checkRestrict enforces the restrict rule: links out of the expansion go
+// only to nodes n depends on.
+func (r *run) checkRestrict(n *rnode, newNodes Workflow, results []Result) error {
+	var anc map[NodeID]bool
+	check := func(ref Ref) error {
+		if _, isNew := newNodes[ref.Node]; isNew {
+			return nil
+		}
+		if anc == nil {
+			anc = r.ancestorIDs(n.def)
+		}
+		if !anc[ref.Node] {
+			return &lifetime.RestrictError{Expander: string(n.id), Target: string(ref.Node)}
+		}
+		return nil
+	}
+	for _, id := range newNodes.IDs() {
+		def := newNodes[id]
+		for _, name := range def.InputNames() {
+			if ref, ok := def.Inputs[name].(Ref); ok {
+				if err := check(ref); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, res := range results {
+		if res.Expand == nil {
+			continue
+		}
+		for _, item := range res.Expand.Outputs {
+			if ref, ok := item.(Ref); ok {
+				if err := check(ref); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ancestorIDs returns every node id def transitively links to.
+func (r *run) ancestorIDs(def *Node) map[NodeID]bool {
+	seen := map[NodeID]bool{}
+	stack := []*Node{def}
+	for len(stack) > 0 {
+		d := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, v := range d.Inputs {
+			ref, ok := v.(Ref)
+			if !ok || seen[ref.Node] {
+				continue
+			}
+			seen[ref.Node] = true
+			if pd, _, _, _, ok := r.lookup(ref.Node); ok {
+				stack = append(stack, pd)
+			}
+		}
+	}
+	return seen
+}
+
+// forward makes n's consumers read the expansion's outputs directly, so n
+// finishes at once. Chains of tail expansions (loops) then hold no pending
+// node per iteration.
+func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
+	n.fwd = slices.Clone(items)
+	r.markGen++
+	gen := r.markGen
+	consumers := append(n.waiters, n.lazyBinders...)
+	n.waiters, n.lazyBinders = nil, nil
+	for _, c := range consumers {
+		if c.mark == gen {
+			continue
+		}
+		c.mark = gen
+		for i := range c.ins {
+			b := &c.ins[i]
+			if b.src != n || !b.counted {
+				continue
+			}
+			blocking := !b.lazy
+			r.tr.DoneReader(n.slot(b.out))
+			n.nbind--
+			b.counted = false
+			if blocking {
+				c.blockers--
+			}
+			item := n.fwd[b.out]
+			ref, isRef := item.(Ref)
+			if !isRef {
+				b.src, b.lit, b.lazy = nil, item, false
+				continue
+			}
+			if err := r.bindLink(c, b, ref); err != nil {
+				return fmt.Errorf("node %s input %q: %w", c.id, b.name, err)
+			}
+		}
+	}
+	for _, s := range n.slots {
+		r.tr.Discard(s)
+	}
+	n.slots = nil
+	n.state = stDone
+	r.pending--
+	if ui != nil {
+		r.res.Outputs[n.id] = ui
+	}
+	r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Output: ui})
+	for _, c := range consumers {
+		r.readyIfFree(c)
+	}
+	r.timeline(n)
+	return nil
+}
+
+// await makes n wait for its subgraphs' result links, then resolve.
+func (r *run) await(n *rnode, results []Result, ui map[string][]any) error {
+	n.sub = &subgraphWait{results: results, ui: ui}
+	n.state = stPending
+	for ci, res := range results {
+		if res.Expand == nil {
+			continue
+		}
+		for j, item := range res.Expand.Outputs {
+			ref, ok := item.(Ref)
+			if !ok {
+				continue
+			}
+			b := binding{name: fmt.Sprintf("$result.%d.%d", ci, j), result: true}
+			if err := r.bindLink(n, &b, ref); err != nil {
+				return err
+			}
+			n.ins = append(n.ins, b)
+		}
+	}
+	r.readyIfFree(n)
+	return nil
+}
+
+// resolveSub computes the outputs of an expanded node whose subgraph is
+// done, and completes it.
+func (r *run) resolveSub(n *rnode) {
+	sub := n.sub
+	n.sub = nil
+	bound := map[string]*binding{}
+	for i := range n.ins {
+		bound[n.ins[i].name] = &n.ins[i]
+	}
+	outs := make([][]any, len(n.slots))
+	for ci, res := range sub.results {
+		if res.Expand == nil {
+			part, err := mergeOutputs(n, []Result{res})
+			if err != nil {
+				r.fail(n, TypeExecution, err)
+				return
+			}
+			for j := range outs {
+				outs[j] = append(outs[j], part[j]...)
+			}
+			continue
+		}
+		for j, item := range res.Expand.Outputs {
+			if _, ok := item.(Ref); !ok {
+				outs[j] = append(outs[j], item)
+				continue
+			}
+			b := bound[fmt.Sprintf("$result.%d.%d", ci, j)]
+			if b.src == nil {
+				outs[j] = append(outs[j], b.lit)
+				continue
+			}
+			vals, ok := r.tr.Values(b.src.slot(b.out))
+			if !ok {
+				r.fail(n, TypeExecution, fmt.Errorf("engine: expansion result %d of node %s was released before it was read", j, n.id))
+				return
+			}
+			outs[j] = append(outs[j], vals...)
+		}
+	}
+	r.complete(n, outs, sub.ui)
+}

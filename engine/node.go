@@ -1,0 +1,220 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// NodeType is a class of node: data (Class, Schema) plus behaviour (Runner).
+type NodeType struct {
+	Class  string
+	Schema Schema
+	Runner Runner
+}
+
+// Runner is a node's behaviour. Run is called once per list element (or
+// once with whole lists for InputIsList types), on a worker goroutine; it
+// must not touch state shared with other nodes except through Call.
+type Runner interface {
+	Run(ctx context.Context, c *Call) (Result, error)
+}
+
+// RunFunc adapts a function to Runner.
+type RunFunc func(ctx context.Context, c *Call) (Result, error)
+
+// Run calls f.
+func (f RunFunc) Run(ctx context.Context, c *Call) (Result, error) { return f(ctx, c) }
+
+// LazyChecker is implemented by Runners with lazy inputs. CheckLazy is
+// called with the inputs available so far (unevaluated lazy inputs are
+// absent) and returns the names of the lazy inputs it still needs. It is
+// asked again after those are evaluated, until it needs nothing more.
+type LazyChecker interface {
+	CheckLazy(ctx context.Context, c *Call) ([]string, error)
+}
+
+// Fingerprinter is implemented by Runners whose output depends on more than
+// their inputs (ComfyUI's IS_CHANGED). Fingerprint sees literal inputs only
+// (linked inputs are absent). Returning AlwaysChanged means never cached.
+type Fingerprinter interface {
+	Fingerprint(c *Call) (any, error)
+}
+
+// AlwaysChanged is a fingerprint that never equals another (ComfyUI's NaN).
+var AlwaysChanged any = alwaysChanged{}
+
+type alwaysChanged struct{}
+
+// Validator is implemented by Runners with custom input validation
+// (ComfyUI's VALIDATE_INPUTS). Schema.Validation says which built-in
+// checks it replaces. A non-nil error rejects the node before the run.
+type Validator interface {
+	ValidateInputs(v ValidationInput) error
+}
+
+// ValidationInput is what a Validator sees: literal values (linked inputs
+// are nil) and, when Schema.Validation.InputTypes is set, the types of
+// linked inputs.
+type ValidationInput struct {
+	Values map[string]any
+	Types  map[string]string
+}
+
+// MayExpand is implemented by Runners that may return an expansion. The
+// restrict and auto strategies pin the upstream outputs of such nodes while
+// they are pending.
+type MayExpand interface {
+	MayExpand()
+}
+
+// NotReexecutable is implemented by Runners that are non-deterministic or
+// have side effects. Under the reexecute and auto strategies their outputs
+// are pinned instead of released, so they never run twice.
+type NotReexecutable interface {
+	NotReexecutable()
+}
+
+// Call is one invocation of a node. It is owned by the worker running it.
+type Call struct {
+	// Node is the id of the node being run (ephemeral id for expanded nodes).
+	Node NodeID
+	// Class is the node's class.
+	Class string
+	// Index is the list call index (0 when the node is not mapped).
+	Index int
+	// Inputs holds the input values of this call: literals, linked values,
+	// and defaults of absent optional inputs. For InputIsList types each
+	// value is a []any. RawLink inputs hold the Ref.
+	Inputs map[string]any
+	// Graph is the run's dynamic graph (for nodes with HiddenDynPrompt).
+	Graph GraphReader
+
+	real   NodeID // the real node, for ephemeral prefixes
+	eph    bool
+	prefix string // computed on first NewPrefix
+	graphs int
+	alloc  *callAlloc
+}
+
+// Has reports whether the input is present.
+func (c *Call) Has(name string) bool { _, ok := c.Inputs[name]; return ok }
+
+// Int returns an integer input, accepting any integer or integral float.
+func (c *Call) Int(name string) (int64, error) { return AsInt(c.Inputs[name]) }
+
+// Float returns a numeric input as float64.
+func (c *Call) Float(name string) (float64, error) { return AsFloat(c.Inputs[name]) }
+
+// String returns a string input.
+func (c *Call) String(name string) (string, error) {
+	s, ok := c.Inputs[name].(string)
+	if !ok {
+		return "", fmt.Errorf("input %q: want a string, got %T", name, c.Inputs[name])
+	}
+	return s, nil
+}
+
+// Bool returns a boolean input.
+func (c *Call) Bool(name string) (bool, error) {
+	b, ok := c.Inputs[name].(bool)
+	if !ok {
+		return false, fmt.Errorf("input %q: want a boolean, got %T", name, c.Inputs[name])
+	}
+	return b, nil
+}
+
+// NewPrefix returns a fresh id prefix for one graph of an expansion made by
+// this call: deterministic for a given node, call index and graph index,
+// and short however deep the expansion nests.
+func (c *Call) NewPrefix() string {
+	if c.prefix == "" {
+		c.prefix = idPrefix(c.Node, c.real, c.eph) + strconv.Itoa(c.Index) + "."
+	}
+	p := c.prefix + strconv.Itoa(c.graphs) + "."
+	c.graphs++
+	return p
+}
+
+// AsInt converts an integer or integral float to int64.
+func AsInt(v any) (int64, error) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case int32:
+		return int64(x), nil
+	case float64:
+		if x == math.Trunc(x) && !math.IsInf(x, 0) {
+			return int64(x), nil
+		}
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	return 0, fmt.Errorf("want an integer, got %T %v", v, v)
+}
+
+// AsFloat converts any number to float64.
+func AsFloat(v any) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case int:
+		return float64(x), nil
+	case int64:
+		return float64(x), nil
+	case int32:
+		return float64(x), nil
+	}
+	return 0, fmt.Errorf("want a number, got %T %v", v, v)
+}
+
+// Result is what one call returns: output values, or an expansion, plus an
+// optional UI result.
+type Result struct {
+	// Outputs has one value per declared output (a []any for list outputs).
+	Outputs []any
+	// UI is shown to the user (ComfyUI's "ui"); results of several calls
+	// are concatenated key by key.
+	UI map[string][]any
+	// Expand, when set, replaces Outputs: the node's outputs are resolved
+	// from the expansion's subgraph.
+	Expand *Expansion
+}
+
+// Expansion is a subgraph a node returns in place of its outputs.
+type Expansion struct {
+	// Nodes are the new nodes, with full ids (use Call.NewPrefix, or the
+	// expand package's GraphBuilder). They may link to each other and to
+	// nodes already in the run.
+	Nodes Workflow
+	// Outputs has one item per declared output: a Ref (into Nodes or the
+	// run's graph) or a literal.
+	Outputs []any
+}
+
+// Outputs is a shorthand for a Result with the given output values.
+func Outputs(values ...any) Result { return Result{Outputs: values} }
+
+// Blocker is an output value that blocks every consumer (ComfyUI's
+// ExecutionBlocker). A consumer call that receives one is skipped and
+// yields the blocker. A non-empty Message is also reported as an error
+// event; an empty one blocks silently.
+type Blocker struct{ Message string }
+
+// Blocked is a Result whose outputs are all the blocker b.
+func Blocked(message string, outputs int) Result {
+	b := &Blocker{Message: message}
+	vals := make([]any, outputs)
+	for i := range vals {
+		vals[i] = b
+	}
+	return Result{Outputs: vals}
+}

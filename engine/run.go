@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ebbgraph/ebb/engine/device"
+	"github.com/ebbgraph/ebb/lifetime"
+	"github.com/ebbgraph/ebb/policy"
+)
+
+// Engine runs workflows. Runs are serialized: one Engine runs one workflow
+// at a time (Run holds a lock), so the cross-run cache is never shared by
+// concurrent runs.
+type Engine struct {
+	opts  Options
+	reg   *Registry
+	dev   device.Device
+	acct  *accounting
+	refs  *lifetime.Refs
+	cache *cache
+	mu    sync.Mutex
+}
+
+// New returns an engine. Options.Registry is required.
+func New(opts Options) (*Engine, error) {
+	if opts.Registry == nil {
+		return nil, errors.New("engine: Options.Registry is nil")
+	}
+	if opts.Parallelism < 0 {
+		return nil, fmt.Errorf("engine: Parallelism %d is negative", opts.Parallelism)
+	}
+	if opts.Cache.Kind == CacheLRU && opts.Cache.Size <= 0 {
+		return nil, fmt.Errorf("engine: cache lru size %d must be positive", opts.Cache.Size)
+	}
+	dev := opts.Device
+	if dev == nil {
+		dev = device.NewSim(0)
+	}
+	refs := lifetime.NewRefs()
+	return &Engine{
+		opts:  opts,
+		reg:   opts.Registry,
+		dev:   dev,
+		acct:  &accounting{dev: dev},
+		refs:  refs,
+		cache: newCache(opts.Cache, refs),
+	}, nil
+}
+
+// Device returns the engine's device.
+func (e *Engine) Device() device.Device { return e.dev }
+
+// Registry returns the engine's registry.
+func (e *Engine) Registry() *Registry { return e.reg }
+
+// CachedBytes is the device memory held by the cross-run cache.
+func (e *Engine) CachedBytes() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.refs.Live()
+}
+
+// CacheLen is the number of node entries in the cross-run cache.
+func (e *Engine) CacheLen() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.cache.entries)
+}
+
+// Close empties the cache, freeing its memory. It does not close the
+// device, which the caller owns.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cache.clear()
+}
+
+// Run validates wf and runs it. The returned error is res.Err: nil exactly
+// when res.Status is StatusSuccess. Run never panics on bad input; node
+// panics are recovered and reported as errors wrapping ErrPanic.
+func (e *Engine) Run(ctx context.Context, wf Workflow, ro RunOptions) (*RunResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	res := &RunResult{Outputs: map[NodeID]map[string][]any{}}
+	pol := policy.Default()
+	if ro.Policy != nil {
+		pol = *ro.Policy
+	}
+	if err := pol.Validate(); err != nil {
+		res.Status, res.Err = StatusInvalid, &PromptError{Type: "invalid_policy", Message: err.Error()}
+		return res, res.Err
+	}
+	em := &emitter{obs: append(append([]Observer(nil), e.opts.Observers...), ro.Observers...)}
+	v, err := validate(e.reg, wf, ro.Targets)
+	if v != nil {
+		res.NodeErrors = v.errs
+	}
+	if err != nil {
+		var pe *PromptError
+		if errors.As(err, &pe) && pe.Nodes != nil && res.NodeErrors == nil {
+			res.NodeErrors = pe.Nodes
+		}
+		res.Status, res.Err = StatusInvalid, err
+		return res, err
+	}
+	r := newRun(ctx, e, v, ro.Targets, pol, em, res)
+	r.timelineOn = ro.Timeline
+	r.execute()
+	return res, res.Err
+}

@@ -1,0 +1,466 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/ebbgraph/ebb/lifetime"
+	"github.com/ebbgraph/ebb/policy"
+)
+
+type nstate uint8
+
+const (
+	stIdle    nstate = iota // known, not scheduled
+	stPending               // scheduled: binding inputs or waiting for producers
+	stReady                 // on the ready stack
+	stRunning               // a worker has it
+	stDone                  // outputs produced (or forwarded, or cached)
+)
+
+// rnode is the run-time state of one node. Owned by the run goroutine.
+type rnode struct {
+	id, real, display, parent NodeID
+	def                       *Node
+	typ                       *NodeType
+	eph                       bool
+	state                     nstate
+	queued                    bool // on the scheduling worklist
+	blockers                  int32
+	nbind                     int32 // bindings from pending nodes to this node's slots
+	waiters                   []*rnode
+	lazyBinders               []*rnode
+	ins                       []binding
+	slots                     []lifetime.SlotID
+	requested                 map[string]bool // lazy inputs asked for
+	pins                      []lifetime.SlotID
+	fwd                       []any // forwarded outputs: Ref or literal, per slot
+	sub                       *subgraphWait
+	centry                    *centry
+	pinnedOut                 bool // output node or target
+	execs                     int32
+	mark                      uint32
+}
+
+// binding is one input of a pending node: a literal or a producer slot.
+type binding struct {
+	name    string
+	lit     any
+	src     *rnode
+	out     int
+	lazy    bool // declared lazy and not requested yet
+	raw     bool
+	counted bool // holds a reader count on src's slot
+	result  bool // an expansion result link (wait mode)
+}
+
+func (n *rnode) slot(out int) lifetime.SlotID { return n.slots[out] }
+
+type run struct {
+	ctx   context.Context
+	e     *Engine
+	pol   policy.Policy
+	em    *emitter
+	res   *RunResult
+	tr    *lifetime.Tracker
+	trace lifetime.Trace
+
+	base    Workflow           // validated original nodes
+	eph     map[NodeID]*ephDef // written by the run goroutine under ephMu
+	ephMu   sync.RWMutex
+	nodes   map[NodeID]*rnode
+	targets map[NodeID]bool
+
+	ready      []*rnode
+	work       []*rnode
+	pending    int // scheduled nodes not done
+	running    int
+	par        int
+	doneCh     chan *callJob
+	jobs       chan *callJob
+	err        error
+	errNode    *rnode
+	markGen    uint32
+	sigs       map[NodeID]sigMemo
+	outputs    []NodeID
+	timelineOn bool
+	gen        int
+	cachedAt   []NodeID
+}
+
+type ephDef struct {
+	def                   *Node
+	parent, real, display NodeID
+}
+
+func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol policy.Policy, em *emitter, res *RunResult) *run {
+	r := &run{
+		ctx: ctx, e: e, pol: pol, em: em, res: res,
+		base:    v.nodes,
+		eph:     map[NodeID]*ephDef{},
+		nodes:   make(map[NodeID]*rnode, len(v.nodes)),
+		par:     e.opts.parallelism(),
+		sigs:    map[NodeID]sigMemo{},
+		outputs: v.outputs,
+	}
+	r.tr = lifetime.NewTracker(pol.Level, e.refs)
+	r.tr.OnRelease = r.onRelease
+	if targets != nil {
+		r.targets = map[NodeID]bool{}
+		for _, t := range targets {
+			r.targets[t] = true
+		}
+	}
+	r.gen = e.cache.beginRun()
+	return r
+}
+
+// lookup returns the definition of id as the run sees it.
+func (r *run) lookup(id NodeID) (def *Node, parent, real, display NodeID, ok bool) {
+	if d, ok := r.base[id]; ok {
+		return d, "", id, id, true
+	}
+	if d, ok := r.eph[id]; ok {
+		return d.def, d.parent, d.real, d.display, true
+	}
+	return nil, "", "", "", false
+}
+
+// node returns the rnode of id, creating it idle.
+func (r *run) node(id NodeID) (*rnode, error) {
+	if n, ok := r.nodes[id]; ok {
+		return n, nil
+	}
+	def, parent, real, display, ok := r.lookup(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrMissingNode, id)
+	}
+	t, ok := r.e.reg.Lookup(def.Class)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q (node %s)", ErrUnknownClass, def.Class, id)
+	}
+	n := &rnode{id: id, def: def, typ: t, parent: parent, real: real, display: display, eph: parent != ""}
+	n.slots = make([]lifetime.SlotID, len(t.Schema.Outputs))
+	for i := range n.slots {
+		n.slots[i] = r.tr.NewSlot(n, i)
+	}
+	n.pinnedOut = t.Schema.OutputNode || r.targets[id]
+	if n.pinnedOut {
+		for _, s := range n.slots {
+			r.tr.Pin(s)
+		}
+	}
+	r.nodes[id] = n
+	return n, nil
+}
+
+// schedule marks n to run (idle -> pending) and queues it for binding.
+func (r *run) schedule(n *rnode) {
+	if n.state != stIdle {
+		return
+	}
+	n.state = stPending
+	r.pending++
+	n.queued = true
+	r.work = append(r.work, n)
+}
+
+// drain binds every queued node: cache hits complete at once, others bind
+// their inputs (which may queue producers) and become ready when nothing
+// blocks them. Iterative, so chains of any length are fine.
+func (r *run) drain() {
+	for len(r.work) > 0 && r.err == nil {
+		n := r.work[len(r.work)-1]
+		r.work = r.work[:len(r.work)-1]
+		n.queued = false
+		if n.state != stPending {
+			continue
+		}
+		if r.cacheHit(n) {
+			continue
+		}
+		if err := r.activate(n); err != nil {
+			r.fail(n, TypeExecution, err)
+			return
+		}
+		r.readyIfFree(n)
+	}
+}
+
+func (r *run) readyIfFree(n *rnode) {
+	if n.state == stPending && n.blockers == 0 && !n.queued {
+		n.state = stReady
+		r.ready = append(r.ready, n)
+	}
+}
+
+// activate binds n's inputs, counting readers and blockers, and pins the
+// upstream of expanders under restrict and auto.
+func (r *run) activate(n *rnode) error {
+	names := n.def.InputNames()
+	n.ins = make([]binding, 0, len(names))
+	sch := &n.typ.Schema
+	for _, name := range names {
+		v := n.def.Inputs[name]
+		spec, declared := sch.Input(name)
+		b := binding{name: name}
+		if declared {
+			b.raw = spec.RawLink
+			b.lazy = spec.Lazy && !n.requested[name]
+		}
+		ref, isLink := v.(Ref)
+		if !isLink {
+			if !declared {
+				continue // undeclared literals are not delivered (ComfyUI)
+			}
+			if l, ok := v.(Literal); ok {
+				v = l.Value
+			}
+			b.lit, b.lazy = v, false
+			n.ins = append(n.ins, b)
+			continue
+		}
+		if err := r.bindLink(n, &b, ref); err != nil {
+			return fmt.Errorf("input %q: %w", name, err)
+		}
+		n.ins = append(n.ins, b)
+	}
+	if r.pol.Strategy.Pins() && isExpander(n.typ) {
+		r.pinUpstream(n)
+	}
+	return nil
+}
+
+// bindLink points b at ref (following forwarded expanders), counts a reader
+// and, unless b is lazy, makes n wait for the producer.
+func (r *run) bindLink(n *rnode, b *binding, ref Ref) error {
+	p, out, lit, isLit, err := r.resolve(ref)
+	if err != nil {
+		return err
+	}
+	if isLit {
+		b.src, b.lit, b.lazy = nil, lit, false
+		return nil
+	}
+	b.src, b.out, b.counted = p, out, true
+	r.tr.AddReader(p.slot(out))
+	p.nbind++
+	if b.lazy {
+		p.lazyBinders = append(p.lazyBinders, n)
+		return nil
+	}
+	return r.need(n, p, out)
+}
+
+// resolve maps a link to its producer, following forwarded expanders.
+func (r *run) resolve(ref Ref) (p *rnode, out int, lit any, isLit bool, err error) {
+	for {
+		p, err = r.node(ref.Node)
+		if err != nil {
+			if _, _, _, _, ok := r.lookup(ref.Node); !ok && r.wasEphemeral(ref.Node) {
+				err = fmt.Errorf("%w: %q", ErrCollected, ref.Node)
+			}
+			return nil, 0, nil, false, err
+		}
+		if nout := len(p.typ.Schema.Outputs); ref.Out < 0 || ref.Out >= nout {
+			return nil, 0, nil, false, fmt.Errorf("%w: [%q, %d] (class %s has %d outputs)", ErrBadOutput, ref.Node, ref.Out, p.def.Class, nout)
+		}
+		if p.fwd == nil {
+			return p, ref.Out, nil, false, nil
+		}
+		switch item := p.fwd[ref.Out].(type) {
+		case Ref:
+			ref = item
+		default:
+			return nil, 0, item, true, nil
+		}
+	}
+}
+
+// wasEphemeral reports whether id looks like an expansion id (it has a dot
+// and is not in the workflow); used only to word an error.
+func (r *run) wasEphemeral(id NodeID) bool { return slices.Contains([]byte(id), '.') }
+
+// need makes n wait for slot out of p: it schedules p when idle and, for a
+// released slot (a late edge), re-executes p. It returns nil when n does
+// not need to wait, having counted a blocker otherwise.
+func (r *run) need(n, p *rnode, out int) error {
+	if p.state == stDone {
+		switch r.tr.State(p.slot(out)) {
+		case lifetime.Live:
+			return nil
+		case lifetime.Released:
+			if err := r.reexecute(p, out, n); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("engine: node %s completed without output %d", p.id, out)
+		}
+	}
+	if p.state == stIdle {
+		r.schedule(p)
+	}
+	n.blockers++
+	p.waiters = append(p.waiters, n)
+	return nil
+}
+
+// reexecute runs p again because n needs its released slot out.
+func (r *run) reexecute(p *rnode, out int, n *rnode) error {
+	if !r.pol.Strategy.Reexecutes() {
+		return &lifetime.RestrictError{Expander: string(n.real), Target: string(p.id)}
+	}
+	for _, s := range p.slots {
+		r.tr.Reset(s)
+	}
+	p.state = stIdle
+	p.requested = nil
+	r.res.Stats.Reexecutions++
+	r.res.Stats.Reexecuted = append(r.res.Stats.Reexecuted, Reexecution{Node: p.id, Slot: out, Cause: n.id})
+	r.em.emit(Event{Type: EventReexecuted, Node: p.id, Display: p.display, Real: p.real, Class: p.def.Class, Slot: out, Cause: n.id})
+	r.schedule(p)
+	return nil
+}
+
+// unbind drops n's reader counts (n completed, or expanded).
+func (r *run) unbind(n *rnode) {
+	for i := range n.ins {
+		b := &n.ins[i]
+		if !b.counted {
+			continue
+		}
+		b.counted = false
+		p := b.src
+		p.nbind--
+		r.tr.DoneReader(p.slot(b.out))
+		r.maybeCollect(p)
+	}
+	n.ins = nil
+	n.lazyBinders = nil
+}
+
+// wake decrements the blockers of n's waiters.
+func (r *run) wake(n *rnode) {
+	ws := n.waiters
+	n.waiters = nil
+	for _, w := range ws {
+		w.blockers--
+		r.readyIfFree(w)
+	}
+}
+
+// maybeCollect forgets a finished ephemeral node nobody reads any more and
+// whose slots hold nothing, so long loops run in bounded memory.
+func (r *run) maybeCollect(n *rnode) {
+	if !n.eph || n.state != stDone || n.nbind > 0 || len(n.waiters) > 0 || len(n.pins) > 0 {
+		return
+	}
+	for _, s := range n.slots {
+		if r.tr.State(s) == lifetime.Live || r.tr.Pinned(s) {
+			return
+		}
+	}
+	for _, s := range n.slots {
+		r.tr.Discard(s)
+	}
+	n.slots = nil
+	delete(r.nodes, n.id)
+	r.ephMu.Lock()
+	delete(r.eph, n.id)
+	r.ephMu.Unlock()
+	delete(r.sigs, n.id)
+}
+
+// pinUpstream pins every output slot of every node n depends on.
+func (r *run) pinUpstream(n *rnode) {
+	r.eachAncestor(n, func(a *rnode) {
+		for _, s := range a.slots {
+			r.tr.Pin(s)
+			n.pins = append(n.pins, s)
+		}
+	})
+	if len(n.pins) > 0 {
+		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: len(n.pins)})
+	}
+}
+
+func (r *run) unpin(n *rnode) {
+	pins := n.pins
+	n.pins = nil
+	for _, s := range pins {
+		r.tr.Unpin(s)
+	}
+}
+
+// eachAncestor calls f once for every node n transitively links to (lazy
+// links included), creating idle rnodes as needed.
+func (r *run) eachAncestor(n *rnode, f func(*rnode)) {
+	r.markGen++
+	gen := r.markGen
+	n.mark = gen
+	stack := []*rnode{n}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, v := range x.def.Inputs {
+			ref, ok := v.(Ref)
+			if !ok {
+				continue
+			}
+			p, _, _, isLit, err := r.resolve(ref)
+			if err != nil || isLit || p.mark == gen {
+				continue
+			}
+			p.mark = gen
+			f(p)
+			stack = append(stack, p)
+		}
+	}
+}
+
+func isExpander(t *NodeType) bool {
+	_, ok := t.Runner.(MayExpand)
+	return ok
+}
+
+func isReexecutable(t *NodeType) bool {
+	_, no := t.Runner.(NotReexecutable)
+	return !no
+}
+
+// onRelease is the tracker's callback: a released slot leaves the cache.
+func (r *run) onRelease(owner any, out int) {
+	n := owner.(*rnode)
+	if n.centry != nil {
+		r.e.cache.remove(n.centry)
+		n.centry = nil
+	}
+	r.em.emit(Event{Type: EventReleased, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: out})
+}
+
+// fail records the first error of the run.
+func (r *run) fail(n *rnode, typ string, err error) {
+	if r.err != nil {
+		return
+	}
+	var re *lifetime.RestrictError
+	switch {
+	case errors.As(err, &re):
+		typ = TypeRestricted
+	case errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		typ = TypeInterrupted
+	case isOOM(err):
+		typ = TypeOutOfMemory
+	case errors.Is(err, ErrPanic):
+		typ = TypePanic
+	}
+	if n == nil {
+		r.err = err
+		return
+	}
+	r.errNode = n
+	r.err = wrapNode(err, n.real, n.id, n.def.Class, typ)
+}

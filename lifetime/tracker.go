@@ -1,0 +1,268 @@
+package lifetime
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ebbgraph/ebb/policy"
+)
+
+// Resource is a value that holds memory and must be released exactly once.
+type Resource interface {
+	Bytes() int64
+	Release() error
+}
+
+// Refs counts the holders of each Resource by identity. It outlives runs:
+// the engine's cross-run cache holds values through the same Refs.
+type Refs struct {
+	count map[Resource]int32
+	live  int64
+}
+
+// NewRefs returns an empty Refs.
+func NewRefs() *Refs { return &Refs{count: map[Resource]int32{}} }
+
+// Hold adds one holder to every Resource in v (v itself, or the elements
+// of a []any, recursively).
+func (r *Refs) Hold(v any) {
+	walk(v, func(x Resource) {
+		if r.count[x] == 0 {
+			r.live += x.Bytes()
+		}
+		r.count[x]++
+	})
+}
+
+// Drop removes one holder from every Resource in v, releasing those that
+// reach zero. Dropping a value that is not held is an error.
+func (r *Refs) Drop(v any) error {
+	var errs []error
+	walk(v, func(x Resource) {
+		n, ok := r.count[x]
+		if !ok {
+			errs = append(errs, fmt.Errorf("lifetime: drop of a value that is not held: %v", x))
+			return
+		}
+		if n > 1 {
+			r.count[x] = n - 1
+			return
+		}
+		delete(r.count, x)
+		r.live -= x.Bytes()
+		if err := x.Release(); err != nil {
+			errs = append(errs, err)
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Holders returns how many holders x has.
+func (r *Refs) Holders(x Resource) int { return int(r.count[x]) }
+
+// Live is the total size of held resources.
+func (r *Refs) Live() int64 { return r.live }
+
+// Len is the number of distinct held resources.
+func (r *Refs) Len() int { return len(r.count) }
+
+func walk(v any, f func(Resource)) {
+	switch x := v.(type) {
+	case Resource:
+		f(x)
+	case []any:
+		for _, e := range x {
+			walk(e, f)
+		}
+	}
+}
+
+// Resources calls f for every Resource in v.
+func Resources(v any, f func(Resource)) { walk(v, f) }
+
+// SlotID names a slot of a Tracker. Ids are recycled after Discard.
+type SlotID int32
+
+// SlotState is the life stage of a slot.
+type SlotState uint8
+
+const (
+	Empty    SlotState = iota // not produced yet
+	Live                      // holds values
+	Released                  // produced, then released
+)
+
+type slot struct {
+	readers int32
+	pins    int32
+	state   SlotState
+	vals    []any
+	owner   any
+	out     int32
+}
+
+// Stats counts what a Tracker did.
+type Stats struct {
+	Releases int // slots released during the run
+	Pins     int // pin operations
+}
+
+// Tracker holds the slots of one run. See the package doc.
+type Tracker struct {
+	level policy.Level
+	refs  *Refs
+	slots []slot
+	free  []SlotID
+	stats Stats
+	errs  []error
+	// OnRelease, if set, is called after a slot is released by the policy
+	// (not by Discard), with the owner and output index given to NewSlot.
+	OnRelease func(owner any, out int)
+}
+
+// NewTracker returns a tracker for a run at level, holding values in refs.
+func NewTracker(level policy.Level, refs *Refs) *Tracker {
+	return &Tracker{level: level, refs: refs}
+}
+
+// NewSlot makes an empty slot; owner and out are handed back to OnRelease.
+func (t *Tracker) NewSlot(owner any, out int) SlotID {
+	var id SlotID
+	if n := len(t.free); n > 0 {
+		id = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		t.slots = append(t.slots, slot{})
+		id = SlotID(len(t.slots) - 1)
+	}
+	t.slots[id] = slot{owner: owner, out: int32(out)}
+	return id
+}
+
+// AddReader counts one more pending consumer link of s.
+func (t *Tracker) AddReader(s SlotID) { t.slots[s].readers++ }
+
+// DoneReader removes a consumer link of s. At level 2 a live slot with no
+// readers and no pins is released.
+func (t *Tracker) DoneReader(s SlotID) {
+	sl := &t.slots[s]
+	if sl.readers <= 0 {
+		t.errs = append(t.errs, fmt.Errorf("lifetime: slot %d: reader count below zero", s))
+		return
+	}
+	sl.readers--
+	if t.level >= policy.ReleaseDead {
+		t.maybeRelease(s)
+	}
+}
+
+// Readers returns the pending consumer count of s.
+func (t *Tracker) Readers(s SlotID) int { return int(t.slots[s].readers) }
+
+// Pin keeps s from being released until a matching Unpin.
+func (t *Tracker) Pin(s SlotID) {
+	t.slots[s].pins++
+	t.stats.Pins++
+}
+
+// Unpin undoes one Pin. At level 2 the slot may be released at once.
+func (t *Tracker) Unpin(s SlotID) {
+	sl := &t.slots[s]
+	if sl.pins <= 0 {
+		t.errs = append(t.errs, fmt.Errorf("lifetime: slot %d: unpin without pin", s))
+		return
+	}
+	sl.pins--
+	if t.level >= policy.ReleaseDead {
+		t.maybeRelease(s)
+	}
+}
+
+// Pinned reports whether s has pins.
+func (t *Tracker) Pinned(s SlotID) bool { return t.slots[s].pins > 0 }
+
+// Produce stores vals in s and holds their resources. At level 1 and 2 a
+// slot nobody reads (and nobody pins) is released at once.
+func (t *Tracker) Produce(s SlotID, vals []any) {
+	sl := &t.slots[s]
+	if sl.state == Live {
+		t.errs = append(t.errs, fmt.Errorf("lifetime: slot %d produced twice", s))
+		return
+	}
+	sl.state = Live
+	sl.vals = vals
+	t.refs.Hold(vals)
+	if t.level >= policy.ReleaseUnreferenced {
+		t.maybeRelease(s)
+	}
+}
+
+// State returns the life stage of s.
+func (t *Tracker) State(s SlotID) SlotState { return t.slots[s].state }
+
+// Values returns the values of a live slot.
+func (t *Tracker) Values(s SlotID) ([]any, bool) {
+	sl := &t.slots[s]
+	return sl.vals, sl.state == Live
+}
+
+// Reset turns a released slot back to empty, so its producer can run again.
+func (t *Tracker) Reset(s SlotID) {
+	if sl := &t.slots[s]; sl.state == Released {
+		sl.state = Empty
+	}
+}
+
+// Discard drops s's values (without counting a release) and recycles s.
+func (t *Tracker) Discard(s SlotID) {
+	sl := &t.slots[s]
+	if sl.state == Live {
+		t.drop(sl.vals)
+	}
+	t.slots[s] = slot{}
+	t.free = append(t.free, s)
+}
+
+func (t *Tracker) maybeRelease(s SlotID) {
+	sl := &t.slots[s]
+	if sl.state != Live || sl.readers > 0 || sl.pins > 0 {
+		return
+	}
+	vals := sl.vals
+	sl.state, sl.vals = Released, nil
+	t.stats.Releases++
+	if t.OnRelease != nil {
+		t.OnRelease(sl.owner, int(sl.out))
+	}
+	t.drop(vals)
+}
+
+func (t *Tracker) drop(vals []any) {
+	if err := t.refs.Drop(vals); err != nil {
+		t.errs = append(t.errs, err)
+	}
+}
+
+// Stats returns the counts so far.
+func (t *Tracker) Stats() Stats { return t.stats }
+
+// Err reports every bookkeeping or release error seen so far.
+func (t *Tracker) Err() error { return errors.Join(t.errs...) }
+
+// ErrRestricted is wrapped by RestrictError.
+var ErrRestricted = errors.New("lifetime: expansion links outside the restrict rule")
+
+// RestrictError reports an expansion that broke the restrict rule: the
+// expanding node linked to a node it does not depend on.
+type RestrictError struct {
+	Expander string
+	Target   string
+}
+
+func (e *RestrictError) Error() string {
+	return fmt.Sprintf("restrict: expansion by node %s links to node %s, which %s does not depend on "+
+		"(an expansion may link only to outputs of nodes the expanding node already depends on, or to its own new nodes; "+
+		"use strategy auto or reexecute to allow it)", e.Expander, e.Target, e.Expander)
+}
+
+func (e *RestrictError) Unwrap() error { return ErrRestricted }

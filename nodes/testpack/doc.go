@@ -1,0 +1,36 @@
+// Package testpack is ComfyUI's execution-test node pack
+// (tests/execution/testing_nodes/testing-pack) in Go: the same class names,
+// inputs, outputs and semantics, so ebb can be checked against ComfyUI's
+// execution test suite (see conformance_test.go and /work/shared/conformance.md).
+//
+// Values:
+//   - IMAGE and MASK values are *Image: float32 tensors in [B,H,W,C] order.
+//     An IMAGE has C == 3; a MASK has C == 0 and the shape [B,H,W]. Node
+//     bodies never modify an input *Image: every operation returns a new one,
+//     because one output may be read by many consumers and kept in the
+//     cross-run cache.
+//   - INT is int64, FLOAT is float64, BOOLEAN is bool, STRING is string.
+//   - ACCUMULATION is Accumulation (ComfyUI's {"accum": [...]}).
+//
+// Output nodes (SaveImage, PreviewImage) write no files: their UI result has
+// the key "images" with one map per image of the batch ("width", "height",
+// "min", "max", "mean" of the pixels as ComfyUI stores them, see Image.Pixels).
+//
+// The classes:
+//   - stubs.go: StubImage, StubConstantImage, StubMask, StubInt, StubFloat.
+//   - outputs.go: SaveImage, PreviewImage, RebatchImages (ComfyUI core nodes
+//     the execution tests use).
+//   - specific.go: TestLazyMixImages, TestVariadicAverage, TestCustomIsChanged,
+//     TestIsChangedWithConstants, TestCustomValidation1..5,
+//     TestDynamicDependencyCycle, TestMixedExpansionReturns,
+//     TestExecutionBlocker, TestOutputNodeWithSocketOutput, TestSleep,
+//     TestParallelSleep.
+//   - conditions.go: TestIntConditions, TestFloatConditions,
+//     TestStringConditions, TestToBoolNode, TestBoolOperationNode.
+//   - util.go: TestIntMathOperation, TestMakeListNode and the accumulation
+//     nodes.
+//   - flow_control.go: the while and for loops.
+//
+// NOISE images are deterministic: the generator is seeded from the node id
+// and the list call index, so a run is reproducible.
+package testpack

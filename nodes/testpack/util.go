@@ -1,0 +1,330 @@
+package testpack
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/ebbgraph/ebb/engine"
+)
+
+// The classes of ComfyUI's util.py except the for loop (flow_control.go),
+// and the schema helpers of the pack.
+
+// Accumulation is the ACCUMULATION value (ComfyUI's {"accum": [...]}). It
+// is never modified once made.
+type Accumulation struct {
+	Items []any
+}
+
+// numListSockets is the number of value inputs of TestMakeListNode
+// (ComfyUI's NUM_LIST_SOCKETS).
+const numListSockets = 10
+
+func utilTypes() []*engine.NodeType {
+	accumIn := in("accumulation", "ACCUMULATION")
+	accumOut := out("ACCUMULATION", "ACCUMULATION")
+	makeList := []engine.InputSpec{in("value1", "*")}
+	for i := 2; i < numListSockets; i++ {
+		makeList = append(makeList, engine.InputSpec{Name: "value" + strconv.Itoa(i), Type: "*", Optional: true})
+	}
+	return withVariants([]*engine.NodeType{
+		{
+			Class: "TestAccumulateNode",
+			Schema: engine.Schema{
+				Inputs:     []engine.InputSpec{in("to_add", "*"), {Name: "accumulation", Type: "ACCUMULATION", Optional: true}},
+				Outputs:    []engine.OutputSpec{accumOut},
+				Validation: engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(accumulate)),
+		},
+		{
+			Class: "TestAccumulationHeadNode",
+			Schema: engine.Schema{
+				Inputs:     []engine.InputSpec{accumIn},
+				Outputs:    []engine.OutputSpec{accumOut, out("*", "*")},
+				Validation: engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(accumulationHead)),
+		},
+		{
+			// Not @VariantSupport in ComfyUI: the built-in type check applies.
+			Class: "TestAccumulationTailNode",
+			Schema: engine.Schema{
+				Inputs:  []engine.InputSpec{accumIn},
+				Outputs: []engine.OutputSpec{accumOut, out("*", "*")},
+			},
+			Runner: engine.RunFunc(accumulationTail),
+		},
+		{
+			Class: "TestAccumulationToListNode",
+			Schema: engine.Schema{
+				Inputs:     []engine.InputSpec{accumIn},
+				Outputs:    []engine.OutputSpec{{Name: "*", Type: "*", IsList: true}},
+				Validation: engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(func(_ context.Context, c *engine.Call) (engine.Result, error) {
+				acc, err := accumulation(c)
+				if err != nil {
+					return engine.Result{}, err
+				}
+				return engine.Outputs(slices.Clone(acc.Items)), nil
+			})),
+		},
+		{
+			Class: "TestListToAccumulationNode",
+			Schema: engine.Schema{
+				Inputs:      []engine.InputSpec{in("list", "*")},
+				Outputs:     []engine.OutputSpec{accumOut},
+				InputIsList: true,
+				Validation:  engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(func(_ context.Context, c *engine.Call) (engine.Result, error) {
+				list, ok := c.Inputs["list"].([]any)
+				if !ok {
+					return engine.Result{}, fmt.Errorf("list: want a list, got %T", c.Inputs["list"])
+				}
+				return engine.Outputs(Accumulation{Items: slices.Clone(list)}), nil
+			})),
+		},
+		{
+			Class: "TestAccumulationGetLengthNode",
+			Schema: engine.Schema{
+				Inputs:     []engine.InputSpec{accumIn},
+				Outputs:    []engine.OutputSpec{out("INT", "INT")},
+				Validation: engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(func(_ context.Context, c *engine.Call) (engine.Result, error) {
+				acc, err := accumulation(c)
+				if err != nil {
+					return engine.Result{}, err
+				}
+				return engine.Outputs(int64(len(acc.Items))), nil
+			})),
+		},
+		{
+			Class: "TestAccumulationGetItemNode",
+			Schema: engine.Schema{
+				Inputs:     []engine.InputSpec{accumIn, {Name: "index", Type: "INT", Default: int64(0), Step: 1}},
+				Outputs:    []engine.OutputSpec{out("*", "*")},
+				Validation: engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(func(_ context.Context, c *engine.Call) (engine.Result, error) {
+				acc, i, err := accumulationIndex(c)
+				if err != nil {
+					return engine.Result{}, err
+				}
+				return engine.Outputs(acc.Items[i]), nil
+			})),
+		},
+		{
+			Class: "TestAccumulationSetItemNode",
+			Schema: engine.Schema{
+				Inputs:     []engine.InputSpec{accumIn, {Name: "index", Type: "INT", Default: int64(0), Step: 1}, in("value", "*")},
+				Outputs:    []engine.OutputSpec{accumOut},
+				Validation: engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(func(_ context.Context, c *engine.Call) (engine.Result, error) {
+				acc, i, err := accumulationIndex(c)
+				if err != nil {
+					return engine.Result{}, err
+				}
+				items := slices.Clone(acc.Items)
+				items[i] = c.Inputs["value"]
+				return engine.Outputs(Accumulation{Items: items}), nil
+			})),
+		},
+		{
+			Class: "TestIntMathOperation",
+			Schema: engine.Schema{
+				Inputs: []engine.InputSpec{
+					intIn("a", 0, -0xffffffffffffffff, 0xffffffffffffffff),
+					intIn("b", 0, -0xffffffffffffffff, 0xffffffffffffffff),
+					combo("operation", "add", "subtract", "multiply", "divide", "modulo", "power"),
+				},
+				Outputs: []engine.OutputSpec{out("INT", "INT")},
+			},
+			Runner: engine.RunFunc(intMath),
+		},
+		{
+			Class: "TestMakeListNode",
+			Schema: engine.Schema{
+				Inputs:     makeList,
+				Outputs:    []engine.OutputSpec{{Name: "*", Type: "*", IsList: true}},
+				Validation: engine.CustomValidation{InputTypes: true},
+			},
+			Runner: variant(engine.RunFunc(makeListNode)),
+		},
+	})
+}
+
+// accumulation reads the accumulation input.
+func accumulation(c *engine.Call) (Accumulation, error) {
+	acc, ok := c.Inputs["accumulation"].(Accumulation)
+	if !ok {
+		return Accumulation{}, fmt.Errorf("accumulation: want an ACCUMULATION, got %T", c.Inputs["accumulation"])
+	}
+	return acc, nil
+}
+
+// accumulationIndex reads the accumulation and a Python-style index into it
+// (negative counts from the end).
+func accumulationIndex(c *engine.Call) (Accumulation, int, error) {
+	acc, err := accumulation(c)
+	if err != nil {
+		return acc, 0, err
+	}
+	i, err := c.Int("index")
+	if err != nil {
+		return acc, 0, fmt.Errorf("index: %w", err)
+	}
+	n := int64(len(acc.Items))
+	if i < 0 {
+		i += n
+	}
+	if i < 0 || i >= n {
+		return acc, 0, fmt.Errorf("list index out of range: %d (length %d)", i, n)
+	}
+	return acc, int(i), nil
+}
+
+// accumulate is TestAccumulateNode: the accumulation plus to_add.
+func accumulate(_ context.Context, c *engine.Call) (engine.Result, error) {
+	var items []any
+	if v, ok := c.Inputs["accumulation"]; ok && v != nil {
+		acc, err := accumulation(c)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		items = slices.Clone(acc.Items)
+	}
+	return engine.Outputs(Accumulation{Items: append(items, c.Inputs["to_add"])}), nil
+}
+
+// accumulationHead is TestAccumulationHeadNode: (rest, first), or
+// (accumulation, nil) when it is empty.
+func accumulationHead(_ context.Context, c *engine.Call) (engine.Result, error) {
+	acc, err := accumulation(c)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if len(acc.Items) == 0 {
+		return engine.Outputs(acc, nil), nil
+	}
+	return engine.Outputs(Accumulation{Items: slices.Clone(acc.Items[1:])}, acc.Items[0]), nil
+}
+
+// accumulationTail is TestAccumulationTailNode: (all but last, last), or
+// ComfyUI's (nil, accumulation) when it is empty.
+func accumulationTail(_ context.Context, c *engine.Call) (engine.Result, error) {
+	acc, err := accumulation(c)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	n := len(acc.Items)
+	if n == 0 {
+		return engine.Outputs(nil, acc), nil
+	}
+	return engine.Outputs(Accumulation{Items: slices.Clone(acc.Items[:n-1])}, acc.Items[n-1]), nil
+}
+
+// intMath is TestIntMathOperation with Python's integer semantics
+// (floor division and modulo).
+func intMath(_ context.Context, c *engine.Call) (engine.Result, error) {
+	a, err := c.Int("a")
+	if err != nil {
+		return engine.Result{}, fmt.Errorf("a: %w", err)
+	}
+	b, err := c.Int("b")
+	if err != nil {
+		return engine.Result{}, fmt.Errorf("b: %w", err)
+	}
+	op, err := c.String("operation")
+	if err != nil {
+		return engine.Result{}, err
+	}
+	r, err := IntMath(a, b, op)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Outputs(r), nil
+}
+
+// IntMath computes a op b like Python ints (without arbitrary precision):
+// divide is floor division, modulo takes the sign of b, power needs b >= 0.
+func IntMath(a, b int64, op string) (int64, error) {
+	switch op {
+	case "add":
+		return a + b, nil
+	case "subtract":
+		return a - b, nil
+	case "multiply":
+		return a * b, nil
+	case "divide", "modulo":
+		if b == 0 {
+			return 0, fmt.Errorf("integer division or modulo by zero")
+		}
+		q, r := a/b, a%b
+		if r != 0 && (r < 0) != (b < 0) {
+			q, r = q-1, r+b
+		}
+		if op == "divide" {
+			return q, nil
+		}
+		return r, nil
+	case "power":
+		if b < 0 {
+			return 0, fmt.Errorf("negative exponent %d: the result is not an integer", b)
+		}
+		r := int64(1)
+		for base := a; b > 0; b >>= 1 {
+			if b&1 == 1 {
+				r *= base
+			}
+			base *= base
+		}
+		return r, nil
+	}
+	return 0, fmt.Errorf("unknown operation %q", op)
+}
+
+// makeListNode is TestMakeListNode: the values value0..value9 present, in
+// order, as one list output.
+func makeListNode(_ context.Context, c *engine.Call) (engine.Result, error) {
+	list := []any{}
+	for i := range numListSockets {
+		if v, ok := c.Inputs["value"+strconv.Itoa(i)]; ok {
+			list = append(list, v)
+		}
+	}
+	return engine.Outputs(list), nil
+}
+
+// Schema helpers.
+
+// in is a required input.
+func in(name, typ string) engine.InputSpec { return engine.InputSpec{Name: name, Type: typ} }
+
+// out is an output.
+func out(name, typ string) engine.OutputSpec { return engine.OutputSpec{Name: name, Type: typ} }
+
+// intIn is a required INT input with a default and bounds.
+func intIn(name string, def int64, lo, hi float64) engine.InputSpec {
+	return engine.InputSpec{Name: name, Type: "INT", Default: def, Min: engine.F(lo), Max: engine.F(hi), Step: 1}
+}
+
+// floatIn is a required FLOAT input with a default, bounds and a step.
+func floatIn(name string, def, lo, hi, step float64) engine.InputSpec {
+	return engine.InputSpec{Name: name, Type: "FLOAT", Default: def, Min: engine.F(lo), Max: engine.F(hi), Step: step}
+}
+
+// combo is a required COMBO input.
+func combo(name string, choices ...string) engine.InputSpec {
+	return engine.InputSpec{Name: name, Type: "COMBO", Choices: choices}
+}
+
+// uniqueID is the hidden unique_id input.
+func uniqueID() engine.InputSpec {
+	return engine.InputSpec{Name: "unique_id", Type: "UNIQUE_ID", Hidden: engine.HiddenUniqueID}
+}

@@ -1,0 +1,8 @@
+// Package policy is the vocabulary of a run's memory policy: the release
+// Level (0, 1, 2) and the late-edge Strategy (reexecute, restrict, auto).
+//
+// It is a leaf package (standard library only) so that every other package,
+// from the lifetime tracker to the CLI, can share one parser and one set of
+// names. A Policy is plain data; the lifetime and engine packages give it
+// meaning.
+package policy
