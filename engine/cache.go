@@ -138,9 +138,13 @@ func (r *run) cacheHit(n *rnode) bool {
 			}
 		})
 	}
-	n.centry = e
 	for i, s := range n.slots {
 		r.tr.Produce(s, e.outs[i])
+	}
+	if r.allLive(n) {
+		n.centry = e
+	} else {
+		r.e.cache.remove(e) // a slot was released at once: the entry is incomplete
 	}
 	r.res.Stats.CacheHits++
 	r.res.Cached = append(r.res.Cached, n.id)
@@ -160,9 +164,21 @@ func (r *run) storeCache(n *rnode, outs [][]any, ui map[string][]any) {
 	if !r.e.cache.enabled() {
 		return
 	}
+	if !r.allLive(n) {
+		return // a slot was released as soon as it was produced
+	}
 	k, ok := r.sig(n.id)
 	if !ok {
 		return
 	}
 	n.centry = r.e.cache.put(k, outs, ui)
+}
+
+func (r *run) allLive(n *rnode) bool {
+	for _, s := range n.slots {
+		if r.tr.State(s) != lifetime.Live {
+			return false
+		}
+	}
+	return true
 }

@@ -39,7 +39,8 @@ type inputList struct {
 // prepare builds the calls of n from its bindings (run goroutine).
 func (r *run) prepare(n *rnode) (*callJob, error) {
 	sch := &n.typ.Schema
-	lists := make([]inputList, 0, len(n.ins)+2)
+	var buf [8]inputList
+	lists := buf[:0]
 	maxLen := 0
 	step := r.trace.Begin(string(n.id))
 	for i := range n.ins {
@@ -49,10 +50,10 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		}
 		var vals []any
 		switch {
+		case b.raw:
+			vals = []any{b.ref}
 		case b.src == nil:
 			vals = []any{b.lit}
-		case b.raw:
-			vals = []any{Ref{Node: b.src.id, Out: b.out}}
 		default:
 			v, ok := r.tr.Values(b.src.slot(b.out))
 			if !ok {
@@ -427,12 +428,12 @@ func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 			outs[i] = v
 		}
 	}
-	r.storeCache(n, outs, ui)
 	for i, s := range n.slots {
 		if r.tr.State(s) != lifetime.Live {
 			r.tr.Produce(s, outs[i])
 		}
 	}
+	r.storeCache(n, outs, ui)
 	if n.pinnedOut {
 		for _, vals := range outs {
 			lifetime.Resources(vals, func(x lifetime.Resource) {

@@ -75,17 +75,19 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 			return err
 		}
 	}
+	gen := &generation{}
 	r.ephMu.Lock()
 	for _, id := range ids {
 		if reuse[id] {
 			continue
 		}
+		gen.ids = append(gen.ids, id)
 		def := newNodes[id]
 		display := n.display
 		if def.DisplayID != "" {
 			display = def.DisplayID
 		}
-		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.real, display: display}
+		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.real, display: display, gen: gen}
 	}
 	r.ephMu.Unlock()
 	for _, id := range ids {
@@ -111,6 +113,9 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 	r.unpin(n)
 	if n.state == stDone {
 		r.maybeCollect(n)
+	}
+	if gen.unfinished == 0 {
+		r.dropGen(gen) // nothing of it is needed (or all of it was a cache hit)
 	}
 	return nil
 }
@@ -223,6 +228,10 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 			if blocking {
 				c.blockers--
 			}
+			if b.raw {
+				b.src, b.lit = nil, b.ref
+				continue
+			}
 			item := n.fwd[b.out]
 			ref, isRef := item.(Ref)
 			if !isRef {
@@ -233,6 +242,12 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 				return fmt.Errorf("node %s input %q: %w", c.id, b.name, err)
 			}
 		}
+	}
+	if n.pinCount > 0 { // expanders downstream pin n: pin what n forwards to
+		for _, s := range n.slots {
+			r.tr.Unpin(s)
+		}
+		r.pinForwardTargets(n)
 	}
 	for _, s := range n.slots {
 		r.tr.Discard(s)

@@ -36,13 +36,19 @@ type rnode struct {
 	ins                       []binding
 	slots                     []lifetime.SlotID
 	requested                 map[string]bool // lazy inputs asked for
-	pins                      []lifetime.SlotID
-	fwd                       []any // forwarded outputs: Ref or literal, per slot
+	pins                      []*rnode        // nodes this pending expander pins
+	pinCount                  int32           // expanders pinning this node
+	pinFwd                    []*rnode        // nodes pinned on this forwarded node's behalf
+	fwd                       []any           // forwarded outputs: Ref or literal, per slot
 	sub                       *subgraphWait
 	centry                    *centry
 	pinnedOut                 bool // output node or target
 	execs                     int32
 	mark                      uint32
+	gen                       *generation // the expansion that made an ephemeral node
+	finished                  bool        // counted as finished in gen
+	slotBuf                   [2]lifetime.SlotID
+	waitBuf                   [1]*rnode
 }
 
 // binding is one input of a pending node: a literal or a producer slot.
@@ -53,6 +59,7 @@ type binding struct {
 	out     int
 	lazy    bool // declared lazy and not requested yet
 	raw     bool
+	ref     Ref  // the link as written, delivered to RawLink inputs
 	counted bool // holds a reader count on src's slot
 	result  bool // an expansion result link (wait mode)
 }
@@ -94,6 +101,17 @@ type run struct {
 type ephDef struct {
 	def                   *Node
 	parent, real, display NodeID
+	gen                   *generation
+}
+
+// generation is the set of nodes one expansion added. Its definitions are
+// dropped together once every member the run knows is finished (done or
+// never run, with no pending reader and no pin), so a def-walk from any
+// pending member (a loop close exploring its body) still finds its
+// siblings, and finished loop iterations cost no memory.
+type generation struct {
+	ids        []NodeID
+	unfinished int
 }
 
 func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol policy.Policy, em *emitter, res *RunResult) *run {
@@ -138,12 +156,22 @@ func (r *run) node(id NodeID) (*rnode, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrMissingNode, id)
 	}
+	var gen *generation
+	if parent != "" {
+		gen = r.eph[id].gen
+		gen.unfinished++
+	}
 	t, ok := r.e.reg.Lookup(def.Class)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (node %s)", ErrUnknownClass, def.Class, id)
 	}
-	n := &rnode{id: id, def: def, typ: t, parent: parent, real: real, display: display, eph: parent != ""}
-	n.slots = make([]lifetime.SlotID, len(t.Schema.Outputs))
+	n := &rnode{id: id, def: def, typ: t, parent: parent, real: real, display: display, eph: parent != "", gen: gen}
+	if k := len(t.Schema.Outputs); k <= len(n.slotBuf) {
+		n.slots = n.slotBuf[:k]
+	} else {
+		n.slots = make([]lifetime.SlotID, k)
+	}
+	n.waiters = n.waitBuf[:0]
 	for i := range n.slots {
 		n.slots[i] = r.tr.NewSlot(n, i)
 	}
@@ -200,16 +228,21 @@ func (r *run) readyIfFree(n *rnode) {
 // activate binds n's inputs, counting readers and blockers, and pins the
 // upstream of expanders under restrict and auto.
 func (r *run) activate(n *rnode) error {
-	names := n.def.InputNames()
-	n.ins = make([]binding, 0, len(names))
+	n.ins = make([]binding, 0, len(n.def.Inputs))
+	for name, v := range n.def.Inputs {
+		n.ins = append(n.ins, binding{name: name, lit: v})
+	}
+	sortBindings(n.ins)
 	sch := &n.typ.Schema
-	for _, name := range names {
-		v := n.def.Inputs[name]
-		spec, declared := sch.Input(name)
-		b := binding{name: name}
+	k := 0
+	for i := range n.ins {
+		b := n.ins[i]
+		v := b.lit
+		b.lit = nil
+		spec, declared := sch.Input(b.name)
 		if declared {
 			b.raw = spec.RawLink
-			b.lazy = spec.Lazy && !n.requested[name]
+			b.lazy = spec.Lazy && !n.requested[b.name]
 		}
 		ref, isLink := v.(Ref)
 		if !isLink {
@@ -220,23 +253,39 @@ func (r *run) activate(n *rnode) error {
 				v = l.Value
 			}
 			b.lit, b.lazy = v, false
-			n.ins = append(n.ins, b)
+			n.ins[k] = b
+			k++
 			continue
 		}
-		if err := r.bindLink(n, &b, ref); err != nil {
-			return fmt.Errorf("input %q: %w", name, err)
+		n.ins[k] = b
+		if err := r.bindLink(n, &n.ins[k], ref); err != nil {
+			n.ins = n.ins[:k+1]
+			return fmt.Errorf("input %q: %w", b.name, err)
 		}
-		n.ins = append(n.ins, b)
+		k++
 	}
+	n.ins = n.ins[:k]
 	if r.pol.Strategy.Pins() && isExpander(n.typ) {
 		r.pinUpstream(n)
 	}
 	return nil
 }
 
+// sortBindings sorts by name: insertion sort, as nodes have few inputs.
+func sortBindings(bs []binding) {
+	for i := 1; i < len(bs); i++ {
+		for j := i; j > 0 && bs[j].name < bs[j-1].name; j-- {
+			bs[j], bs[j-1] = bs[j-1], bs[j]
+		}
+	}
+}
+
 // bindLink points b at ref (following forwarded expanders), counts a reader
 // and, unless b is lazy, makes n wait for the producer.
 func (r *run) bindLink(n *rnode, b *binding, ref Ref) error {
+	if b.raw {
+		return r.bindRaw(n, b, ref)
+	}
 	p, out, lit, isLit, err := r.resolve(ref)
 	if err != nil {
 		return err
@@ -247,12 +296,36 @@ func (r *run) bindLink(n *rnode, b *binding, ref Ref) error {
 	}
 	b.src, b.out, b.counted = p, out, true
 	r.tr.AddReader(p.slot(out))
-	p.nbind++
+	r.hold(p)
 	if b.lazy {
 		p.lazyBinders = append(p.lazyBinders, n)
 		return nil
 	}
 	return r.need(n, p, out)
+}
+
+// bindRaw binds a RawLink input: the node gets the Ref itself, but still
+// waits for the named node to finish (ComfyUI's rawLink).
+func (r *run) bindRaw(n *rnode, b *binding, ref Ref) error {
+	b.ref = ref
+	p, err := r.node(ref.Node)
+	if err != nil {
+		return err
+	}
+	if nout := len(p.typ.Schema.Outputs); ref.Out < 0 || ref.Out >= nout {
+		return fmt.Errorf("%w: [%q, %d] (class %s has %d outputs)", ErrBadOutput, ref.Node, ref.Out, p.def.Class, nout)
+	}
+	if p.state == stDone {
+		b.src, b.lit = nil, ref
+		return nil
+	}
+	if p.fwd != nil || p.slots == nil {
+		return fmt.Errorf("%w: raw link to %s", ErrCollected, ref.Node)
+	}
+	b.src, b.out, b.counted = p, ref.Out, true
+	r.tr.AddReader(p.slot(ref.Out))
+	r.hold(p)
+	return r.need(n, p, ref.Out)
 }
 
 // resolve maps a link to its producer, following forwarded expanders.
@@ -352,10 +425,19 @@ func (r *run) wake(n *rnode) {
 	}
 }
 
-// maybeCollect forgets a finished ephemeral node nobody reads any more and
-// whose slots hold nothing, so long loops run in bounded memory.
+// hold records one more binding from a pending node to p.
+func (r *run) hold(p *rnode) {
+	p.nbind++
+	if p.finished {
+		p.finished = false
+		p.gen.unfinished++
+	}
+}
+
+// maybeCollect marks a finished ephemeral node and drops its generation
+// once all of it is finished.
 func (r *run) maybeCollect(n *rnode) {
-	if !n.eph || n.state != stDone || n.nbind > 0 || len(n.waiters) > 0 || len(n.pins) > 0 {
+	if !n.eph || n.finished || (n.state != stDone && n.state != stIdle) || n.nbind > 0 || len(n.waiters) > 0 || len(n.pins) > 0 || n.pinCount > 0 {
 		return
 	}
 	for _, s := range n.slots {
@@ -363,24 +445,42 @@ func (r *run) maybeCollect(n *rnode) {
 			return
 		}
 	}
-	for _, s := range n.slots {
-		r.tr.Discard(s)
+	n.finished = true
+	n.gen.unfinished--
+	if n.gen.unfinished == 0 {
+		r.dropGen(n.gen)
 	}
-	n.slots = nil
-	delete(r.nodes, n.id)
-	r.ephMu.Lock()
-	delete(r.eph, n.id)
-	r.ephMu.Unlock()
-	delete(r.sigs, n.id)
 }
 
-// pinUpstream pins every output slot of every node n depends on.
+// dropGen forgets every node of a finished generation.
+func (r *run) dropGen(g *generation) {
+	r.ephMu.Lock()
+	for _, id := range g.ids {
+		if d := r.eph[id]; d != nil && d.gen == g {
+			delete(r.eph, id)
+		}
+	}
+	r.ephMu.Unlock()
+	for _, id := range g.ids {
+		n, ok := r.nodes[id]
+		if !ok || n.gen != g {
+			continue
+		}
+		for _, s := range n.slots {
+			r.tr.Discard(s)
+		}
+		n.slots = nil
+		delete(r.nodes, id)
+		delete(r.sigs, id)
+	}
+	g.ids = nil
+}
+
+// pinUpstream pins every output of every node n depends on.
 func (r *run) pinUpstream(n *rnode) {
 	r.eachAncestor(n, func(a *rnode) {
-		for _, s := range a.slots {
-			r.tr.Pin(s)
-			n.pins = append(n.pins, s)
-		}
+		r.pinNode(a)
+		n.pins = append(n.pins, a)
 	})
 	if len(n.pins) > 0 {
 		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: len(n.pins)})
@@ -390,9 +490,55 @@ func (r *run) pinUpstream(n *rnode) {
 func (r *run) unpin(n *rnode) {
 	pins := n.pins
 	n.pins = nil
-	for _, s := range pins {
-		r.tr.Unpin(s)
+	for _, a := range pins {
+		r.unpinNode(a)
 	}
+}
+
+// pinNode pins p's outputs (or, for a forwarded node, the nodes its
+// outputs now come from) while any expander pins it.
+func (r *run) pinNode(p *rnode) {
+	p.pinCount++
+	if p.pinCount > 1 {
+		return
+	}
+	if p.fwd != nil {
+		r.pinForwardTargets(p)
+		return
+	}
+	for _, s := range p.slots {
+		r.tr.Pin(s)
+	}
+}
+
+func (r *run) pinForwardTargets(p *rnode) {
+	for _, item := range p.fwd {
+		if ref, ok := item.(Ref); ok {
+			if t, _, _, isLit, err := r.resolve(ref); err == nil && !isLit {
+				r.pinNode(t)
+				p.pinFwd = append(p.pinFwd, t)
+			}
+		}
+	}
+}
+
+func (r *run) unpinNode(p *rnode) {
+	p.pinCount--
+	if p.pinCount > 0 {
+		return
+	}
+	if p.fwd != nil {
+		fw := p.pinFwd
+		p.pinFwd = nil
+		for _, t := range fw {
+			r.unpinNode(t)
+		}
+	} else {
+		for _, s := range p.slots {
+			r.tr.Unpin(s)
+		}
+	}
+	r.maybeCollect(p)
 }
 
 // eachAncestor calls f once for every node n transitively links to (lazy
@@ -410,8 +556,8 @@ func (r *run) eachAncestor(n *rnode, f func(*rnode)) {
 			if !ok {
 				continue
 			}
-			p, _, _, isLit, err := r.resolve(ref)
-			if err != nil || isLit || p.mark == gen {
+			p, err := r.node(ref.Node)
+			if err != nil || p.mark == gen {
 				continue
 			}
 			p.mark = gen

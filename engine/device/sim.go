@@ -1,6 +1,7 @@
 package device
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -161,20 +162,8 @@ func (s *Sim) liveSorted() []Buffer {
 	for _, b := range s.live {
 		out = append(out, b)
 	}
-	slices.SortFunc(out, func(a, b Buffer) int {
-		return cmpUint64(a.ID(), b.ID())
-	})
+	slices.SortFunc(out, func(a, b Buffer) int { return cmp.Compare(a.ID(), b.ID()) })
 	return out
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Counts returns how many Allocs and Frees have succeeded. Buffers freed

@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ebbgraph/ebb/engine/device"
 )
@@ -393,6 +394,7 @@ func (s suite) concurrent(t *testing.T) {
 					errs <- fmt.Errorf("inconsistent Stats during churn: %+v", st)
 					return
 				}
+				time.Sleep(20 * time.Microsecond)
 			}
 		}
 	}()
