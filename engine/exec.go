@@ -77,7 +77,8 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 			maxLen = max(maxLen, 1)
 		}
 	}
-	job := &callJob{n: n, runner: n.typ.Runner, step: step}
+	job := r.newJob()
+	job.n, job.runner, job.step = n, n.typ.Runner, step
 	job.alloc.acct = r.e.acct
 	job.lazy, _ = n.typ.Runner.(LazyChecker)
 	var gr GraphReader = (*graphView)(r)
@@ -110,6 +111,21 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		job.block = append(job.block, blk)
 	}
 	return job, nil
+}
+
+// newJob returns a zeroed job, reusing one a finished node left.
+func (r *run) newJob() *callJob {
+	if j := r.spare; j != nil {
+		r.spare = nil
+		return j
+	}
+	return &callJob{}
+}
+
+// recycle keeps d for the next node once nothing refers to it.
+func (r *run) recycle(d *callJob) {
+	*d = callJob{}
+	r.spare = d
 }
 
 // checkReads checks every buffer an input holds is live, and traces it.
@@ -295,6 +311,7 @@ func (r *run) finish(d *callJob) {
 	}
 	r.traceEnd(d, outs)
 	r.complete(n, outs, ui)
+	r.recycle(d)
 }
 
 // freeOrphans frees output buffers of a failed node nobody will hold.

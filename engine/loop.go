@@ -99,12 +99,11 @@ func (r *run) dispatch() {
 // in the cycle (ComfyUI's rule), or the first node.
 func (r *run) cycle() {
 	var start *rnode
-	for _, id := range sortedKeys(r.nodes) {
-		if n := r.nodes[id]; n.state == stPending && n.blockers > 0 {
+	r.eachNode(func(n *rnode) {
+		if n.state == stPending && n.blockers > 0 && (start == nil || n.id < start.id) {
 			start = n
-			break
 		}
-	}
+	})
 	if start == nil {
 		r.fail(nil, TypeCycle, fmt.Errorf("%w: %d nodes pending, none ready", ErrCycle, r.pending))
 		return
@@ -153,15 +152,27 @@ func (r *run) cycle() {
 	r.fail(blame, TypeCycle, err)
 }
 
+// eachNode calls f for every node the run knows.
+func (r *run) eachNode(f func(*rnode)) {
+	for i := range r.orig {
+		if r.orig[i].typ != nil {
+			f(&r.orig[i])
+		}
+	}
+	for _, n := range r.nodes {
+		f(n)
+	}
+}
+
 // end releases what the run holds, keeps what the cache keeps, and fills in
 // the result.
 func (r *run) end() {
-	for _, n := range r.nodes {
+	r.eachNode(func(n *rnode) {
 		for _, s := range n.slots {
 			r.tr.Discard(s)
 		}
 		n.slots = nil
-	}
+	})
 	r.e.cache.endRun()
 	st := &r.res.Stats
 	ts := r.tr.Stats()
@@ -214,7 +225,7 @@ type graphView run
 
 func (g *graphView) Node(id NodeID) (*Node, bool) {
 	r := (*run)(g)
-	if d, ok := r.base[id]; ok {
+	if d, ok := r.v.def(id); ok {
 		return d, true
 	}
 	r.ephMu.RLock()

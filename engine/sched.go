@@ -47,6 +47,7 @@ type rnode struct {
 	mark                      uint32
 	gen                       *generation // the expansion that made an ephemeral node
 	finished                  bool        // counted as finished in gen
+	vi                        int32       // validation index of an original node, else -1
 	slotBuf                   [2]lifetime.SlotID
 	waitBuf                   [1]*rnode
 }
@@ -75,7 +76,8 @@ type run struct {
 	tr    *lifetime.Tracker
 	trace lifetime.Trace
 
-	base    Workflow           // validated original nodes
+	v       *validated         // the original nodes
+	orig    []rnode            // state of the reachable original nodes, by validation index
 	eph     map[NodeID]*ephDef // written by the run goroutine under ephMu
 	ephMu   sync.RWMutex
 	nodes   map[NodeID]*rnode
@@ -94,6 +96,7 @@ type run struct {
 	sigs       map[NodeID]sigMemo
 	outputs    []NodeID
 	timelineOn bool
+	spare      *callJob // a finished job to reuse
 	gen        int
 	cachedAt   []NodeID
 }
@@ -117,14 +120,18 @@ type generation struct {
 func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol policy.Policy, em *emitter, res *RunResult) *run {
 	r := &run{
 		ctx: ctx, e: e, pol: pol, em: em, res: res,
-		base:    v.nodes,
+		v:       v,
+		orig:    make([]rnode, len(v.vnodes)),
 		eph:     map[NodeID]*ephDef{},
-		nodes:   make(map[NodeID]*rnode, len(v.nodes)),
+		nodes:   map[NodeID]*rnode{},
 		par:     e.opts.parallelism(),
 		sigs:    map[NodeID]sigMemo{},
 		outputs: v.outputs,
 	}
 	r.tr = lifetime.NewTracker(pol.Level, e.refs)
+	r.tr.Grow(len(v.vnodes))
+	r.trace.Grow(len(v.vnodes))
+	res.Executed = make([]NodeID, 0, len(v.vnodes))
 	r.tr.OnRelease = r.onRelease
 	if targets != nil {
 		r.targets = map[NodeID]bool{}
@@ -138,7 +145,7 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 
 // lookup returns the definition of id as the run sees it.
 func (r *run) lookup(id NodeID) (def *Node, parent, real, display NodeID, ok bool) {
-	if d, ok := r.base[id]; ok {
+	if d, ok := r.v.def(id); ok {
 		return d, "", id, id, true
 	}
 	if d, ok := r.eph[id]; ok {
@@ -149,6 +156,13 @@ func (r *run) lookup(id NodeID) (def *Node, parent, real, display NodeID, ok boo
 
 // node returns the rnode of id, creating it idle.
 func (r *run) node(id NodeID) (*rnode, error) {
+	if i, ok := r.v.index[id]; ok {
+		n := &r.orig[i]
+		if n.typ == nil {
+			r.initOrig(i)
+		}
+		return n, nil
+	}
 	if n, ok := r.nodes[id]; ok {
 		return n, nil
 	}
@@ -165,7 +179,29 @@ func (r *run) node(id NodeID) (*rnode, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (node %s)", ErrUnknownClass, def.Class, id)
 	}
-	n := &rnode{id: id, def: def, typ: t, parent: parent, real: real, display: display, eph: parent != "", gen: gen}
+	n := &rnode{}
+	r.initNode(n, id, def, t, parent, real, display, gen)
+	r.nodes[id] = n
+	return n, nil
+}
+
+// orig returns the state of original node i, initializing it on first use.
+func (r *run) origNode(i int32) *rnode {
+	n := &r.orig[i]
+	if n.typ == nil {
+		r.initOrig(i)
+	}
+	return n
+}
+
+func (r *run) initOrig(i int32) {
+	vn := &r.v.vnodes[i]
+	r.initNode(&r.orig[i], vn.id, vn.out, vn.typ, "", vn.id, vn.id, nil)
+	r.orig[i].vi = i
+}
+
+func (r *run) initNode(n *rnode, id NodeID, def *Node, t *NodeType, parent, real, display NodeID, gen *generation) {
+	*n = rnode{id: id, def: def, typ: t, parent: parent, real: real, display: display, eph: parent != "", gen: gen, vi: -1}
 	if k := len(t.Schema.Outputs); k <= len(n.slotBuf) {
 		n.slots = n.slotBuf[:k]
 	} else {
@@ -181,8 +217,6 @@ func (r *run) node(id NodeID) (*rnode, error) {
 			r.tr.Pin(s)
 		}
 	}
-	r.nodes[id] = n
-	return n, nil
 }
 
 // schedule marks n to run (idle -> pending) and queues it for binding.
@@ -233,6 +267,10 @@ func (r *run) activate(n *rnode) error {
 		n.ins = append(n.ins, binding{name: name, lit: v})
 	}
 	sortBindings(n.ins)
+	var links []vlink // validated links of an original node, sorted like ins
+	if n.vi >= 0 {
+		links = r.v.vnodes[n.vi].links
+	}
 	sch := &n.typ.Schema
 	k := 0
 	for i := range n.ins {
@@ -257,8 +295,15 @@ func (r *run) activate(n *rnode) error {
 			k++
 			continue
 		}
+		hint := int32(-1)
+		for len(links) > 0 && links[0].input < b.name {
+			links = links[1:]
+		}
+		if len(links) > 0 && links[0].input == b.name && links[0].ref == ref {
+			hint = links[0].to
+		}
 		n.ins[k] = b
-		if err := r.bindLink(n, &n.ins[k], ref); err != nil {
+		if err := r.bindLinkHint(n, &n.ins[k], ref, hint); err != nil {
 			n.ins = n.ins[:k+1]
 			return fmt.Errorf("input %q: %w", b.name, err)
 		}
@@ -283,10 +328,29 @@ func sortBindings(bs []binding) {
 // bindLink points b at ref (following forwarded expanders), counts a reader
 // and, unless b is lazy, makes n wait for the producer.
 func (r *run) bindLink(n *rnode, b *binding, ref Ref) error {
+	return r.bindLinkHint(n, b, ref, -1)
+}
+
+// bindLinkHint is bindLink with the producer's validation index when known
+// (>= 0), which saves a map lookup per link.
+func (r *run) bindLinkHint(n *rnode, b *binding, ref Ref, hint int32) error {
 	if b.raw {
 		return r.bindRaw(n, b, ref)
 	}
-	p, out, lit, isLit, err := r.resolve(ref)
+	var p *rnode
+	var out int
+	var lit any
+	var isLit bool
+	var err error
+	if hint >= 0 {
+		if p = r.origNode(hint); p.fwd != nil || ref.Out < 0 || ref.Out >= len(p.typ.Schema.Outputs) {
+			p = nil
+		}
+		out = ref.Out
+	}
+	if p == nil {
+		p, out, lit, isLit, err = r.resolve(ref)
+	}
 	if err != nil {
 		return err
 	}

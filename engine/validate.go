@@ -42,14 +42,29 @@ const (
 type validated struct {
 	// outputs are the output nodes to run (all valid), sorted by id.
 	outputs []NodeID
-	// nodes is the workflow with the literals of validated nodes coerced
-	// (INT to int64, FLOAT to float64, ...) and Literal wrappers unwrapped.
-	// Changed nodes are clones; the caller's nodes are never mutated.
-	nodes Workflow
+	// wf is the caller's workflow; never mutated.
+	wf Workflow
+	// index numbers the nodes reachable from the outputs; vnodes[i].out
+	// is node i with its literals coerced (INT to int64, FLOAT to float64,
+	// ...) and Literal wrappers unwrapped (a clone when changed).
+	index  map[NodeID]int32
+	vnodes []vnode
 	// errs has the validation errors by node, also for outputs skipped
 	// while others run. Only nodes with errors of their own appear.
 	errs map[NodeID]*NodeValidation
 }
+
+// def returns the definition of an original node as the run sees it.
+func (v *validated) def(id NodeID) (*Node, bool) {
+	if i, ok := v.index[id]; ok {
+		return v.vnodes[i].out, true
+	}
+	n, ok := v.wf[id]
+	return n, ok
+}
+
+// size is the number of nodes in the workflow.
+func (v *validated) size() int { return len(v.wf) }
 
 // validate checks wf against reg the way ComfyUI's validate_prompt does.
 // targets, when non-nil, are the nodes to run instead of every output node.
@@ -219,8 +234,11 @@ func (v *validator) discover(outputs []NodeID) {
 		if i, ok := v.index[id]; ok {
 			return i
 		}
+		def, ok := v.wf[id]
+		if !ok {
+			return -1
+		}
 		i := int32(len(v.nodes))
-		def := v.wf[id]
 		t, _ := v.reg.Lookup(def.Class)
 		v.index[id] = i
 		v.nodes = append(v.nodes, vnode{id: id, def: def, typ: t, out: def})
@@ -243,9 +261,7 @@ func (v *validator) discover(outputs []NodeID) {
 			slices.SortFunc(links, func(a, b vlink) int { return strings.Compare(a.input, b.input) })
 		}
 		for k := range links {
-			if _, ok := v.wf[links[k].ref.Node]; ok {
-				links[k].to = add(links[k].ref.Node)
-			}
+			links[k].to = add(links[k].ref.Node)
 		}
 		v.nodes[i].links = links // v.nodes may have grown: index, not a pointer
 	}
@@ -897,12 +913,5 @@ func (v *validator) result(outputs []NodeID) (*validated, error) {
 			Nodes:   errs,
 		}
 	}
-	nodes := make(Workflow, len(v.wf))
-	for id, n := range v.wf {
-		nodes[id] = n
-	}
-	for i := range v.nodes {
-		nodes[v.nodes[i].id] = v.nodes[i].out
-	}
-	return &validated{outputs: good, nodes: nodes, errs: errs}, nil
+	return &validated{outputs: good, wf: v.wf, index: v.index, vnodes: v.nodes, errs: errs}, nil
 }

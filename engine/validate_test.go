@@ -498,8 +498,8 @@ func TestValidateCases(t *testing.T) {
 				if d := cmp.Diff(tc.outputs, v.outputs); d != "" {
 					t.Errorf("outputs (-want +got):\n%s", d)
 				}
-				if len(v.nodes) != len(tc.wf) {
-					t.Errorf("validated workflow has %d nodes, want %d", len(v.nodes), len(tc.wf))
+				if v.size() != len(tc.wf) {
+					t.Errorf("validated workflow has %d nodes, want %d", v.size(), len(tc.wf))
 				}
 				nodes = v.errs
 			}
@@ -596,18 +596,18 @@ func TestValidateCoercion(t *testing.T) {
 		"link":    {"value": Ref{"int5", 0}},
 	}
 	for id, inputs := range want {
-		if d := cmp.Diff(inputs, v.nodes[id].Inputs); d != "" {
+		if d := cmp.Diff(inputs, vdef(v, id).Inputs); d != "" {
 			t.Errorf("node %s inputs (-want +got):\n%s", id, d)
 		}
 	}
 	// Untouched nodes are shared; changed ones are clones.
 	for _, id := range []NodeID{"int5", "floatf", "multi5", "multif", "anylist", "link", "anyref"} {
-		if v.nodes[id] != wf[id] {
+		if vdef(v, id) != wf[id] {
 			t.Errorf("node %s was cloned though nothing changed", id)
 		}
 	}
 	for _, id := range []NodeID{"intf", "ints", "intgo", "intlit", "float5", "floats", "anylit", "extra"} {
-		if v.nodes[id] == wf[id] {
+		if vdef(v, id) == wf[id] {
 			t.Errorf("node %s was changed in place", id)
 		}
 	}
@@ -622,8 +622,8 @@ func TestValidateUnreachableNodesUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.errs) != 0 || v.nodes["bad"] != wf["bad"] {
-		t.Fatalf("errs %v; unreachable node changed: %v", errTypes(v.errs), v.nodes["bad"] != wf["bad"])
+	if len(v.errs) != 0 || vdef(v, "bad") != wf["bad"] {
+		t.Fatalf("errs %v; unreachable node changed: %v", errTypes(v.errs), vdef(v, "bad") != wf["bad"])
 	}
 }
 
@@ -747,8 +747,8 @@ func TestValidateLongChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]NodeID{"save"}, v.outputs); d != "" || len(v.errs) != 0 || len(v.nodes) != n+2 {
-		t.Fatalf("outputs diff %s, %d errors, %d nodes", d, len(v.errs), len(v.nodes))
+	if d := cmp.Diff([]NodeID{"save"}, v.outputs); d != "" || len(v.errs) != 0 || v.size() != n+2 {
+		t.Fatalf("outputs diff %s, %d errors, %d nodes", d, len(v.errs), v.size())
 	}
 	if elapsed > 10*time.Second {
 		t.Errorf("validating a %d-node chain took %v", n, elapsed)
@@ -798,4 +798,9 @@ func BenchmarkValidateChain100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func vdef(v *validated, id NodeID) *Node {
+	n, _ := v.def(id)
+	return n
 }

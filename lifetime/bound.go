@@ -67,6 +67,10 @@ type hold struct {
 	next int32 // next link + 1; 0: none
 }
 
+// Grow reserves room for n more steps, so a run that knows its size does
+// not pay for repeated growth.
+func (t *Trace) Grow(n int) { t.steps = slices.Grow(t.steps, n) }
+
 // Begin records that a call of node starts and returns its step. Steps may
 // overlap (parallel workers).
 func (t *Trace) Begin(node string) StepID {

@@ -3,6 +3,7 @@ package lifetime
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ebbgraph/ebb/policy"
 )
@@ -124,6 +125,9 @@ type Tracker struct {
 func NewTracker(level policy.Level, refs *Refs) *Tracker {
 	return &Tracker{level: level, refs: refs}
 }
+
+// Grow reserves room for n more slots.
+func (t *Tracker) Grow(n int) { t.slots = slices.Grow(t.slots, n) }
 
 // NewSlot makes an empty slot; owner and out are handed back to OnRelease.
 func (t *Tracker) NewSlot(owner any, out int) SlotID {
