@@ -88,8 +88,22 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 			display = def.DisplayID
 		}
 		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.real, display: display, gen: gen}
+		for _, v := range def.Inputs {
+			if _, isRef := v.(Ref); !isRef {
+				lifetime.Resources(v, func(x lifetime.Resource) { gen.held = append(gen.held, x) })
+			}
+		}
 	}
 	r.ephMu.Unlock()
+	if gen.held != nil {
+		// Values copied into the new nodes as literals (a loop's carried
+		// values) live as long as the generation.
+		r.e.refs.Hold(gen.held)
+		if r.gens == nil {
+			r.gens = map[*generation]bool{}
+		}
+		r.gens[gen] = true
+	}
 	for _, id := range ids {
 		if t, _ := r.e.reg.Lookup(newNodes[id].Class); t.Schema.OutputNode {
 			p, err := r.node(id)
@@ -99,7 +113,10 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 			r.schedule(p)
 		}
 	}
-	r.unbind(n)
+	// n's own inputs stay bound until the new nodes have bound theirs, so
+	// a value both read is never released in between.
+	inputs := n.ins
+	n.ins = nil
 	var err error
 	if len(results) == 1 && !n.pinnedOut {
 		err = r.forward(n, results[0].Expand.Outputs, ui)
@@ -110,6 +127,7 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 		return err
 	}
 	r.drain()
+	r.unbindList(inputs)
 	r.unpin(n)
 	if n.state == stDone {
 		r.maybeCollect(n)
@@ -229,7 +247,9 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 				c.blockers--
 			}
 			if b.raw {
-				b.src, b.lit = nil, b.ref
+				if err := r.bindRaw(c, b, b.ref); err != nil {
+					return fmt.Errorf("node %s input %q: %w", c.id, b.name, err)
+				}
 				continue
 			}
 			item := n.fwd[b.out]

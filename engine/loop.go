@@ -173,6 +173,9 @@ func (r *run) end() {
 		}
 		n.slots = nil
 	})
+	for g := range r.gens {
+		r.releaseGen(g)
+	}
 	r.e.cache.endRun()
 	st := &r.res.Stats
 	ts := r.tr.Stats()

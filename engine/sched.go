@@ -96,7 +96,8 @@ type run struct {
 	sigs       map[NodeID]sigMemo
 	outputs    []NodeID
 	timelineOn bool
-	spare      *callJob // a finished job to reuse
+	spare      *callJob             // a finished job to reuse
+	gens       map[*generation]bool // generations holding literal values
 	gen        int
 	cachedAt   []NodeID
 }
@@ -115,6 +116,7 @@ type ephDef struct {
 type generation struct {
 	ids        []NodeID
 	unfinished int
+	held       []any // device values in the new nodes' literals, held while the generation lives
 }
 
 func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol policy.Policy, em *emitter, res *RunResult) *run {
@@ -287,6 +289,7 @@ func (r *run) activate(n *rnode) error {
 			if !declared {
 				continue // undeclared literals are not delivered (ComfyUI)
 			}
+			b.raw = false // a RawLink input given a literal gets the literal
 			if l, ok := v.(Literal); ok {
 				v = l.Value
 			}
@@ -368,28 +371,24 @@ func (r *run) bindLinkHint(n *rnode, b *binding, ref Ref, hint int32) error {
 	return r.need(n, p, out)
 }
 
-// bindRaw binds a RawLink input: the node gets the Ref itself, but still
-// waits for the named node to finish (ComfyUI's rawLink).
+// bindRaw binds a RawLink input: the node gets the Ref as written, but
+// waits for (and holds) the output it names, following forwarded
+// expanders, since a node with a raw link usually hands it to an
+// expansion (ComfyUI's rawLink).
 func (r *run) bindRaw(n *rnode, b *binding, ref Ref) error {
 	b.ref = ref
-	p, err := r.node(ref.Node)
+	p, out, _, isLit, err := r.resolve(ref)
 	if err != nil {
 		return err
 	}
-	if nout := len(p.typ.Schema.Outputs); ref.Out < 0 || ref.Out >= nout {
-		return fmt.Errorf("%w: [%q, %d] (class %s has %d outputs)", ErrBadOutput, ref.Node, ref.Out, p.def.Class, nout)
-	}
-	if p.state == stDone {
+	if isLit {
 		b.src, b.lit = nil, ref
 		return nil
 	}
-	if p.fwd != nil || p.slots == nil {
-		return fmt.Errorf("%w: raw link to %s", ErrCollected, ref.Node)
-	}
-	b.src, b.out, b.counted = p, ref.Out, true
-	r.tr.AddReader(p.slot(ref.Out))
+	b.src, b.out, b.counted = p, out, true
+	r.tr.AddReader(p.slot(out))
 	r.hold(p)
-	return r.need(n, p, ref.Out)
+	return r.need(n, p, out)
 }
 
 // resolve maps a link to its producer, following forwarded expanders.
@@ -462,10 +461,16 @@ func (r *run) reexecute(p *rnode, out int, n *rnode) error {
 	return nil
 }
 
-// unbind drops n's reader counts (n completed, or expanded).
+// unbind drops n's reader counts (n completed).
 func (r *run) unbind(n *rnode) {
-	for i := range n.ins {
-		b := &n.ins[i]
+	r.unbindList(n.ins)
+	n.ins = nil
+	n.lazyBinders = nil
+}
+
+func (r *run) unbindList(ins []binding) {
+	for i := range ins {
+		b := &ins[i]
 		if !b.counted {
 			continue
 		}
@@ -475,8 +480,6 @@ func (r *run) unbind(n *rnode) {
 		r.tr.DoneReader(p.slot(b.out))
 		r.maybeCollect(p)
 	}
-	n.ins = nil
-	n.lazyBinders = nil
 }
 
 // wake decrements the blockers of n's waiters.
@@ -538,6 +541,18 @@ func (r *run) dropGen(g *generation) {
 		delete(r.sigs, id)
 	}
 	g.ids = nil
+	r.releaseGen(g)
+}
+
+// releaseGen drops the generation's hold on values in its literals.
+func (r *run) releaseGen(g *generation) {
+	if g.held != nil {
+		if err := r.e.refs.Drop(g.held); err != nil {
+			r.fail(nil, TypeExecution, err)
+		}
+		g.held = nil
+		delete(r.gens, g)
+	}
 }
 
 // pinUpstream pins every output of every node n depends on.
