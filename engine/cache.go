@@ -67,13 +67,15 @@ func (c *cache) remove(e *centry) {
 	}
 }
 
-// endRun applies the mode's retention: classic keeps only this run's
-// entries, lru:N evicts whole older runs while more than N entries remain.
-func (c *cache) endRun() {
+// endRun applies the mode's retention: classic keeps this run's entries
+// and those of every node of this run's workflow (inWorkflow: a signature
+// the run computed), as ComfyUI keeps every node of the current prompt;
+// lru:N evicts whole older runs while more than N entries remain.
+func (c *cache) endRun(inWorkflow func(sigKey) bool) {
 	switch c.mode.Kind {
 	case CacheClassic:
 		for _, e := range c.entries {
-			if e.gen != c.gen {
+			if e.gen != c.gen && !inWorkflow(e.key) {
 				c.remove(e)
 			}
 		}

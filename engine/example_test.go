@@ -75,9 +75,10 @@ func Example() {
 	// show: hello ebb! executed: [1 2 show]
 }
 
-// Workflows are ComfyUI API-format JSON. Numbers keep their form: 5 is an
-// int64 and 5.0 a float64 (validation then converts literals of declared
-// INT and FLOAT inputs).
+// Workflows are ComfyUI API-format JSON. Numbers keep their form: 512 is an
+// int64 and 512.0 a float64 (validation then converts literals of declared
+// INT and FLOAT inputs). ["1", 0] is a link; a literal list is written
+// {"__value__": [...]}.
 func ExampleDecodeWorkflow() {
 	wf, err := engine.DecodeWorkflow([]byte(`{
 		"1": {"class_type": "EmptyImage", "inputs": {"width": 512, "height": 512.0}},
@@ -90,17 +91,16 @@ func ExampleDecodeWorkflow() {
 	for _, id := range wf.IDs() {
 		n := wf[id]
 		for _, name := range n.InputNames() {
-			fmt.Printf("%s %s.%s = %#v\n", id, n.Class, name, n.Inputs[name])
+			fmt.Printf("%s %s.%s = %v (%T)\n", id, n.Class, name, n.Inputs[name], n.Inputs[name])
 		}
 	}
 	// Output:
-	// 1 EmptyImage.height = 512
-	// 1 EmptyImage.width = 512
-	// 2 SaveImage.images = engine.Ref{Node:"2", Out:0}
-	// 2 SaveImage.sizes = engine.Literal{Value:[]interface {}{1, 2}}
+	// 1 EmptyImage.height = 512 (float64)
+	// 1 EmptyImage.width = 512 (int64)
+	// 2 SaveImage.images = ["1", 0] (engine.Ref)
+	// 2 SaveImage.sizes = [1 2] ([]interface {})
 }
 
-// snippet:engine-lazy
 // pick outputs input a or b, whichever "first" says; both are lazy, so the
 // other is never evaluated.
 type pick struct{}
@@ -137,8 +137,6 @@ var pickType = &engine.NodeType{
 	},
 	Runner: pick{},
 }
-
-// end-snippet
 
 // constant outputs its input "value".
 var constant = &engine.NodeType{
@@ -328,27 +326,33 @@ func ExampleNotReexecutable() {
 // decides when outputs are released. The same workflow at each level:
 func ExampleRunOptions() {
 	const MiB = 1 << 20
+	// Alloc(in, mib, unused_mib) -> (OUT, UNUSED): two new buffers.
 	alloc := &engine.NodeType{
 		Class: "Alloc",
 		Schema: engine.Schema{
-			Inputs:  []engine.InputSpec{{Name: "in", Type: "*", Optional: true}, {Name: "mib", Type: "INT"}},
-			Outputs: []engine.OutputSpec{{Name: "OUT", Type: "*"}, {Name: "unused", Type: "*"}},
+			Inputs: []engine.InputSpec{
+				{Name: "in", Type: "*", Optional: true},
+				{Name: "mib", Type: "INT"},
+				{Name: "unused_mib", Type: "INT", Optional: true, Default: int64(0)},
+			},
+			Outputs: []engine.OutputSpec{{Name: "OUT", Type: "*"}, {Name: "UNUSED", Type: "*"}},
 		},
 		Runner: engine.RunFunc(func(ctx context.Context, c *engine.Call) (engine.Result, error) {
 			n, _ := c.Int("mib")
+			u, _ := c.Int("unused_mib")
 			out, err := c.Alloc(ctx, n*MiB, "out")
 			if err != nil {
 				return engine.Result{}, err
 			}
-			unused, err := c.Alloc(ctx, n*MiB, "unused")
+			unused, err := c.Alloc(ctx, u*MiB, "unused")
 			return engine.Outputs(out, unused), err
 		}),
 	}
 	reg := engine.NewRegistry().MustRegister(alloc, show)
 	wf := engine.Workflow{
-		"a":    {Class: "Alloc", Inputs: map[string]any{"mib": int64(100)}},
-		"b":    {Class: "Alloc", Inputs: map[string]any{"in": engine.Ref{Node: "a"}, "mib": int64(10)}},
-		"c":    {Class: "Alloc", Inputs: map[string]any{"in": engine.Ref{Node: "b"}, "mib": int64(1)}},
+		"a":    {Class: "Alloc", Inputs: map[string]any{"mib": int64(100), "unused_mib": int64(50)}},
+		"b":    {Class: "Alloc", Inputs: map[string]any{"in": engine.Ref{Node: "a"}, "mib": int64(100)}},
+		"c":    {Class: "Alloc", Inputs: map[string]any{"in": engine.Ref{Node: "b"}, "mib": int64(100)}},
 		"show": {Class: "Show", Inputs: map[string]any{"value": engine.Ref{Node: "c"}}},
 	}
 	for _, level := range policy.Levels() {
@@ -359,15 +363,16 @@ func ExampleRunOptions() {
 		e.Close()
 	}
 	// Output:
-	// level 0: peak 222 MiB, bound 122 MiB, releases 0
-	// level 1: peak 122 MiB, bound 122 MiB, releases 3
-	// level 2: peak 122 MiB, bound 122 MiB, releases 5
+	// level 0: peak 350 MiB, bound 200 MiB, releases 0
+	// level 1: peak 300 MiB, bound 200 MiB, releases 3
+	// level 2: peak 200 MiB, bound 200 MiB, releases 6
 }
 
 // Blocked stops the consumers of a node's outputs (ComfyUI's
 // ExecutionBlocker): they are skipped. With a message, the run reports it
 // as an error event; an empty message blocks silently.
 func ExampleBlocked() {
+	// snippet:engine-blocked
 	gate := &engine.NodeType{
 		Class: "Gate",
 		Schema: engine.Schema{
@@ -381,6 +386,7 @@ func ExampleBlocked() {
 			return engine.Outputs(c.Inputs["value"]), nil
 		}),
 	}
+	// end-snippet
 	reg := engine.NewRegistry().MustRegister(gate, show)
 	for _, open := range []bool{true, false} {
 		e, _ := engine.New(engine.Options{Registry: reg, Parallelism: 1})

@@ -152,6 +152,22 @@ func (r *run) cycle() {
 	r.fail(blame, TypeCycle, err)
 }
 
+// workflowSigs returns a test for "the signature of an original node of
+// this run", computing the signatures of every original node (the classic
+// cache keeps their entries).
+func (r *run) workflowSigs() func(sigKey) bool {
+	if r.e.cache.mode.Kind != CacheClassic {
+		return nil
+	}
+	keys := make(map[sigKey]bool, len(r.v.wf))
+	for id := range r.v.wf {
+		if k, ok := r.sig(id); ok {
+			keys[k] = true
+		}
+	}
+	return func(k sigKey) bool { return keys[k] }
+}
+
 // eachNode calls f for every node the run knows.
 func (r *run) eachNode(f func(*rnode)) {
 	for i := range r.orig {
@@ -176,7 +192,7 @@ func (r *run) end() {
 	for g := range r.gens {
 		r.releaseGen(g)
 	}
-	r.e.cache.endRun()
+	r.e.cache.endRun(r.workflowSigs())
 	st := &r.res.Stats
 	ts := r.tr.Stats()
 	st.Releases, st.Pins = ts.Releases, ts.Pins

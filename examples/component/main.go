@@ -11,10 +11,12 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/expand"
+	"github.com/ebbgraph/ebb/policy"
 )
 
 // snippet:component-define
@@ -77,6 +79,32 @@ func run(w io.Writer) error {
 	}
 	fmt.Fprintln(w, "first:", res.Outputs["show1"]["value"][0], "second:", res.Outputs["show2"]["value"][0])
 	fmt.Fprintln(w, "executed:", res.Executed)
+	// end-snippet
+
+	// snippet:component-rerun
+	// Run at level 0, so that the cache keeps every output, then edit the
+	// second use: the first use expands again (a node that expands is not
+	// cached itself), and the nodes of its copy come from the cache.
+	keep := &policy.Policy{Level: policy.KeepAll}
+	e0, err := engine.New(engine.Options{Registry: reg, Parallelism: 1})
+	if err != nil {
+		return err
+	}
+	defer e0.Close()
+	if _, err := e0.Run(context.Background(), wf, engine.RunOptions{Policy: keep}); err != nil {
+		return err
+	}
+	edited := maps.Clone(wf)
+	edited["second"] = &engine.Node{Class: "Affine", Inputs: map[string]any{
+		"x": engine.Ref{Node: "first"}, "scale": int64(10), "offset": int64(5),
+	}}
+	res, err = e0.Run(context.Background(), edited, engine.RunOptions{Policy: keep})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "offset 5: second:", res.Outputs["show2"]["value"][0])
+	fmt.Fprintln(w, "  executed:", res.Executed)
+	fmt.Fprintln(w, "  cached:", res.Cached)
 	// end-snippet
 
 	// snippet:component-json

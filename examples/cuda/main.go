@@ -55,7 +55,6 @@ func run(ordinal int, capacity string) error {
 		"4": {Class: "AllocateVRAM", Inputs: map[string]any{"anything": engine.Ref{Node: "3"}, "size": 0.75}},
 		"5": {Class: "Done", Inputs: map[string]any{"value": engine.Ref{Node: "4", Out: 1}}},
 	}
-	// snippet:cuda-run
 	dev, err := cuda.New(ordinal, cuda.WithCapacity(capBytes))
 	if err != nil {
 		return err // wraps device.ErrUnavailable in a build without -tags cuda
@@ -85,6 +84,5 @@ func run(ordinal int, capacity string) error {
 			fmt.Printf("  the driver saw at most %s in use on the whole GPU\n", device.FormatBytes(d.DriverPeak()))
 		}
 	}
-	// end-snippet
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/ebbgraph/ebb/policy"
 )
 
-// snippet:hello-nodes
+// snippet:hello-number
 // number outputs its literal input "value".
 var number = &engine.NodeType{
 	Class: "Number",
@@ -31,6 +31,8 @@ var number = &engine.NodeType{
 		return engine.Outputs(v), nil
 	}),
 }
+
+// end-snippet
 
 // multiply outputs a*b.
 var multiply = &engine.NodeType{
@@ -52,6 +54,7 @@ var multiply = &engine.NodeType{
 	}),
 }
 
+// snippet:hello-show
 // show is an output node: execution starts from it, and what it returns in
 // Result.UI is the run's result.
 var show = &engine.NodeType{
@@ -128,9 +131,12 @@ func run(w io.Writer) error {
 		return err
 	}
 	// Level 0 keeps every output until the run ends, and the cache with it:
-	// after an edit of node 2, node 1 comes from the cache.
+	// after an edit of node 2, node 1 comes from the cache. A run answered
+	// from the cache at node 4 does not reach nodes 1 to 3, but the classic
+	// cache keeps every node of the last workflow, so after the next edit
+	// node 1 still comes from the cache.
 	keep := &policy.Policy{Level: policy.KeepAll}
-	for _, v := range []int64{9, 10} {
+	for _, v := range []int64{9, 10, 10, 11} {
 		if err := rerun(v, keep); err != nil {
 			return err
 		}

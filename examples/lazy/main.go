@@ -124,7 +124,6 @@ func run(w io.Writer) error {
 		switchType,
 		save,
 	)
-	// snippet:lazy-run
 	for _, cond := range []bool{false, true} {
 		wf := engine.Workflow{
 			"load":  {Class: "LoadImage", Inputs: map[string]any{}},
@@ -151,6 +150,5 @@ func run(w io.Writer) error {
 			return err
 		}
 	}
-	// end-snippet
 	return nil
 }

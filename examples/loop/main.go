@@ -281,12 +281,14 @@ func run(w io.Writer) error {
 
 func forLoop(w io.Writer, reg *engine.Registry) error {
 	// snippet:loop-for-run
+	const steps = 8
 	wf := engine.Workflow{
 		"latent":  {Class: "EmptyLatent", Inputs: map[string]any{}},
-		"sampler": {Class: "Sampler", Inputs: map[string]any{"latent": engine.Ref{Node: "latent"}, "steps": int64(8)}},
+		"sampler": {Class: "Sampler", Inputs: map[string]any{"latent": engine.Ref{Node: "latent"}, "steps": int64(steps)}},
 		"show":    {Class: "Show", Inputs: map[string]any{"value": engine.Ref{Node: "sampler"}}},
 	}
-	fmt.Fprintln(w, "for loop: 8 denoising steps, 256 MiB latents, 512 MiB of working memory per step")
+	fmt.Fprintf(w, "for loop: %d denoising steps, 256 MiB latents, 512 MiB of working memory per step\n", steps)
+	var executed []engine.NodeID
 	for _, level := range policy.Levels() {
 		res, err := runOnSim(reg, wf, policy.Policy{Level: level})
 		if err != nil {
@@ -295,8 +297,10 @@ func forLoop(w io.Writer, reg *engine.Registry) error {
 		fmt.Fprintf(w, "level %d: %v; %d nodes ran, peak %s, bound %s, %d releases\n",
 			level, res.Outputs["show"]["value"][0], res.Stats.Executions,
 			device.FormatBytes(res.Stats.PeakBytes), device.FormatBytes(res.Stats.BoundBytes), res.Stats.Releases)
+		executed = res.Executed
 	}
 	// end-snippet
+	fmt.Fprintln(w, "nodes that ran:", executed)
 	return nil
 }
 

@@ -26,7 +26,6 @@ import (
 
 const GiB = device.GiB
 
-// snippet:release-profile
 // profileJSON gives each class the sizes of its outputs and its working
 // memory (nodes/sim's profile format; sim.Profile is the same in Go).
 const profileJSON = `{
@@ -41,8 +40,6 @@ const profileJSON = `{
     "SaveImage":        {"outputs": [], "output_node": true}
   }
 }`
-
-// end-snippet
 
 // workflow is text to image, then an upscale: a ComfyUI API-format prompt.
 // The loader's CLIP_VISION output (3) is not used. Profile nodes accept any
