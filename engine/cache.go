@@ -140,6 +140,12 @@ func (r *run) cacheHit(n *rnode) bool {
 			}
 		})
 	}
+	for _, s := range n.slots {
+		// Consumers still on the worklist have not counted their reads:
+		// hold the slot until the drain ends.
+		r.tr.Pin(s)
+		r.drainPins = append(r.drainPins, s)
+	}
 	for i, s := range n.slots {
 		r.tr.Produce(s, e.outs[i])
 	}

@@ -431,14 +431,10 @@ func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 	n.state = stDone
 	r.pending--
 	pin := r.pol.Strategy.Reexecutes() && !isReexecutable(n.typ) && r.pol.Level > 0
-	reexec := n.execs > 1
 	for i, s := range n.slots {
 		if pin && !r.tr.Pinned(s) {
 			r.tr.Pin(s)
 			r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: i})
-		}
-		if !reexec {
-			continue
 		}
 		if v, ok := r.tr.Values(s); ok { // re-execution: the live value stays
 			r.dropUnheld(outs[i])

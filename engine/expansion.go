@@ -13,6 +13,13 @@ import (
 type subgraphWait struct {
 	results []Result
 	ui      map[string][]any
+	held    []any // literal results holding device values, until resolved
+}
+
+func hasResource(v any) bool {
+	found := false
+	lifetime.Resources(v, func(lifetime.Resource) { found = true })
+	return found
 }
 
 // expand accepts the expansions n returned: it validates the new nodes
@@ -256,6 +263,10 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 			ref, isRef := item.(Ref)
 			if !isRef {
 				b.src, b.lit, b.lazy = nil, item, false
+				if hasResource(item) { // a value the expansion returned as a literal
+					r.e.refs.Hold(item)
+					b.litHeld = true
+				}
 				continue
 			}
 			if err := r.bindLink(c, b, ref); err != nil {
@@ -289,6 +300,17 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 // await makes n wait for its subgraphs' result links, then resolve.
 func (r *run) await(n *rnode, results []Result, ui map[string][]any) error {
 	n.sub = &subgraphWait{results: results, ui: ui}
+	for _, res := range results {
+		if res.Expand == nil {
+			continue
+		}
+		for _, item := range res.Expand.Outputs {
+			if _, isRef := item.(Ref); !isRef && hasResource(item) {
+				r.e.refs.Hold(item)
+				n.sub.held = append(n.sub.held, item)
+			}
+		}
+	}
 	n.state = stPending
 	for ci, res := range results {
 		if res.Expand == nil {
@@ -351,4 +373,9 @@ func (r *run) resolveSub(n *rnode) {
 		}
 	}
 	r.complete(n, outs, sub.ui)
+	if sub.held != nil {
+		if err := r.e.refs.Drop(sub.held); err != nil {
+			r.fail(n, TypeExecution, err)
+		}
+	}
 }

@@ -184,6 +184,17 @@ func (r *run) eachNode(f func(*rnode)) {
 // the result.
 func (r *run) end() {
 	r.eachNode(func(n *rnode) {
+		for i := range n.ins { // held literals of nodes a failure left pending
+			if b := &n.ins[i]; b.litHeld {
+				b.litHeld = false
+				_ = r.e.refs.Drop(b.lit)
+			}
+		}
+		n.ins = nil
+		if n.sub != nil && n.sub.held != nil {
+			_ = r.e.refs.Drop(n.sub.held)
+			n.sub.held = nil
+		}
 		for _, s := range n.slots {
 			r.tr.Discard(s)
 		}

@@ -61,6 +61,7 @@ type binding struct {
 	lazy    bool // declared lazy and not requested yet
 	raw     bool
 	ref     Ref  // the link as written, delivered to RawLink inputs
+	litHeld bool // lit holds device values (a forwarded literal result)
 	counted bool // holds a reader count on src's slot
 	result  bool // an expansion result link (wait mode)
 }
@@ -97,6 +98,7 @@ type run struct {
 	outputs    []NodeID
 	timelineOn bool
 	spare      *callJob             // a finished job to reuse
+	drainPins  []lifetime.SlotID    // cache hits' slots, pinned until the worklist is empty
 	gens       map[*generation]bool // generations holding literal values
 	gen        int
 	cachedAt   []NodeID
@@ -251,6 +253,13 @@ func (r *run) drain() {
 			return
 		}
 		r.readyIfFree(n)
+	}
+	if len(r.work) == 0 && len(r.drainPins) > 0 {
+		pins := r.drainPins
+		r.drainPins = nil
+		for _, s := range pins {
+			r.tr.Unpin(s)
+		}
 	}
 }
 
@@ -471,6 +480,12 @@ func (r *run) unbind(n *rnode) {
 func (r *run) unbindList(ins []binding) {
 	for i := range ins {
 		b := &ins[i]
+		if b.litHeld {
+			b.litHeld = false
+			if err := r.e.refs.Drop(b.lit); err != nil {
+				r.fail(nil, TypeExecution, err)
+			}
+		}
 		if !b.counted {
 			continue
 		}
