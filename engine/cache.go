@@ -130,6 +130,12 @@ func (r *run) cacheHit(n *rnode) bool {
 	}
 	n.state = stDone
 	r.pending--
+	if n.potential { // it was bound for a lazy reader; a cache hit reads nothing
+		n.potential = false
+		ins := n.ins
+		n.ins = nil
+		r.unbindList(ins)
+	}
 	for _, vals := range e.outs {
 		lifetime.Resources(vals, func(x lifetime.Resource) {
 			if b, ok := x.(*Buffer); ok {

@@ -231,7 +231,9 @@ func (r *run) ancestorIDs(def *Node) map[NodeID]bool {
 // finishes at once. Chains of tail expansions (loops) then hold no pending
 // node per iteration.
 func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
-	n.fwd = slices.Clone(items)
+	if err := r.setForward(n, items); err != nil {
+		return err
+	}
 	r.markGen++
 	gen := r.markGen
 	consumers := append(n.waiters, n.lazyBinders...)
@@ -295,6 +297,70 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 	}
 	r.timeline(n)
 	return nil
+}
+
+// setForward records where n's outputs come from, resolved to the end of
+// any chain of forwards, and holds those nodes (so they are not collected
+// while n may still be linked to). Nodes that forwarded to n are
+// redirected to n's targets, so chains never grow: a loop of any length
+// is one hop.
+func (r *run) setForward(n *rnode, items []any) error {
+	n.fwd = make([]any, len(items))
+	for i, item := range items {
+		ref, isRef := item.(Ref)
+		if !isRef {
+			n.fwd[i] = item
+			continue
+		}
+		p, out, lit, isLit, err := r.resolve(ref)
+		if err != nil {
+			return fmt.Errorf("expansion output %d: %w", i, err)
+		}
+		if isLit {
+			n.fwd[i] = lit
+			continue
+		}
+		n.fwd[i] = Ref{Node: p.id, Out: out}
+		r.holdFwd(n, p)
+	}
+	from := n.fwdFrom
+	n.fwdFrom = nil
+	for _, f := range from {
+		for i, item := range f.fwd {
+			if ref, ok := item.(Ref); ok && ref.Node == n.id {
+				f.fwd[i] = n.fwd[ref.Out]
+				if t, ok := n.fwd[ref.Out].(Ref); ok {
+					tn, _ := r.node(t.Node)
+					r.holdFwd(f, tn)
+				}
+			}
+		}
+		r.releaseFwd(f, n)
+	}
+	return nil
+}
+
+// holdFwd makes forwarder f hold target t once.
+func (r *run) holdFwd(f, t *rnode) {
+	if slices.Contains(f.fwdHeld, t) {
+		return
+	}
+	f.fwdHeld = append(f.fwdHeld, t)
+	t.fwdFrom = append(t.fwdFrom, f)
+	r.hold(t)
+}
+
+// releaseFwd drops f's hold on t.
+func (r *run) releaseFwd(f, t *rnode) {
+	i := slices.Index(f.fwdHeld, t)
+	if i < 0 {
+		return
+	}
+	f.fwdHeld = slices.Delete(f.fwdHeld, i, i+1)
+	if j := slices.Index(t.fwdFrom, f); j >= 0 {
+		t.fwdFrom = slices.Delete(t.fwdFrom, j, j+1)
+	}
+	r.unhold(t)
 }
 
 // await makes n wait for its subgraphs' result links, then resolve.

@@ -39,6 +39,8 @@ type rnode struct {
 	pins                      []*rnode        // nodes this pending expander pins
 	pinCount                  int32           // expanders pinning this node
 	pinFwd                    []*rnode        // nodes pinned on this forwarded node's behalf
+	fwdHeld                   []*rnode        // nodes this forwarded node's outputs come from (held)
+	fwdFrom                   []*rnode        // forwarded nodes whose outputs come from this node
 	fwd                       []any           // forwarded outputs: Ref or literal, per slot
 	sub                       *subgraphWait
 	centry                    *centry
@@ -48,6 +50,8 @@ type rnode struct {
 	gen                       *generation // the expansion that made an ephemeral node
 	finished                  bool        // counted as finished in gen
 	vi                        int32       // validation index of an original node, else -1
+	potential                 bool        // idle, but bound: a lazy or pinned reader may still need it
+	pinHeld                   bool        // held (and potential) because it is pinned while idle
 	slotBuf                   [2]lifetime.SlotID
 	waitBuf                   [1]*rnode
 }
@@ -60,10 +64,11 @@ type binding struct {
 	out     int
 	lazy    bool // declared lazy and not requested yet
 	raw     bool
-	ref     Ref  // the link as written, delivered to RawLink inputs
-	litHeld bool // lit holds device values (a forwarded literal result)
-	counted bool // holds a reader count on src's slot
-	result  bool // an expansion result link (wait mode)
+	ref     Ref    // the link as written, delivered to RawLink inputs
+	litHeld bool   // lit holds device values (a forwarded literal result)
+	named   *rnode // the node a RawLink names, held while the consumer is pending
+	counted bool   // holds a reader count on src's slot
+	result  bool   // an expansion result link (wait mode)
 }
 
 func (n *rnode) slot(out int) lifetime.SlotID { return n.slots[out] }
@@ -273,6 +278,15 @@ func (r *run) readyIfFree(n *rnode) {
 // activate binds n's inputs, counting readers and blockers, and pins the
 // upstream of expanders under restrict and auto.
 func (r *run) activate(n *rnode) error {
+	if n.potential {
+		return r.promote(n)
+	}
+	return r.bindInputs(n)
+}
+
+// bindInputs binds n's inputs (see activate; a potential node's bindings
+// do not block or schedule).
+func (r *run) bindInputs(n *rnode) error {
 	n.ins = make([]binding, 0, len(n.def.Inputs))
 	for name, v := range n.def.Inputs {
 		n.ins = append(n.ins, binding{name: name, lit: v})
@@ -322,10 +336,55 @@ func (r *run) activate(n *rnode) error {
 		k++
 	}
 	n.ins = n.ins[:k]
+	if !n.potential && r.pol.Strategy.Pins() && isExpander(n.typ) {
+		r.pinUpstream(n)
+	}
+	return nil
+}
+
+// makePotential binds an idle node's inputs without scheduling it: a lazy
+// reader (or a pin) may still need it, so what it would read counts as
+// read. Without this, a lazy request could meet an input released while
+// nothing counted it: a late edge in a static graph.
+func (r *run) makePotential(p *rnode) {
+	if p.potential || p.state != stIdle || p.ins != nil || p.fwd != nil {
+		return
+	}
+	p.potential = true
+	if err := r.bindInputs(p); err != nil {
+		r.fail(p, TypeExecution, err)
+	}
+}
+
+// promote turns a potential node that is now scheduled into a pending one:
+// its bindings start blocking.
+func (r *run) promote(n *rnode) error {
+	n.potential = false
+	for i := range n.ins {
+		b := &n.ins[i]
+		if !b.counted || b.lazy {
+			continue
+		}
+		if err := r.need(n, b.src, b.out); err != nil {
+			return fmt.Errorf("input %q: %w", b.name, err)
+		}
+	}
 	if r.pol.Strategy.Pins() && isExpander(n.typ) {
 		r.pinUpstream(n)
 	}
 	return nil
+}
+
+// unhold drops one binding from a pending node to p.
+func (r *run) unhold(p *rnode) {
+	p.nbind--
+	if p.potential && p.state == stIdle && p.nbind == 0 {
+		p.potential = false
+		ins := p.ins
+		p.ins, p.lazyBinders = nil, nil
+		r.unbindList(ins)
+	}
+	r.maybeCollect(p)
 }
 
 // sortBindings sorts by name: insertion sort, as nodes have few inputs.
@@ -375,6 +434,11 @@ func (r *run) bindLinkHint(n *rnode, b *binding, ref Ref, hint int32) error {
 	r.hold(p)
 	if b.lazy {
 		p.lazyBinders = append(p.lazyBinders, n)
+	}
+	if b.lazy || n.potential {
+		if p.state == stIdle {
+			r.makePotential(p)
+		}
 		return nil
 	}
 	return r.need(n, p, out)
@@ -390,6 +454,12 @@ func (r *run) bindRaw(n *rnode, b *binding, ref Ref) error {
 	if err != nil {
 		return err
 	}
+	if b.named == nil {
+		if named, err := r.node(ref.Node); err == nil {
+			b.named = named
+			r.hold(named)
+		}
+	}
 	if isLit {
 		b.src, b.lit = nil, ref
 		return nil
@@ -397,6 +467,12 @@ func (r *run) bindRaw(n *rnode, b *binding, ref Ref) error {
 	b.src, b.out, b.counted = p, out, true
 	r.tr.AddReader(p.slot(out))
 	r.hold(p)
+	if n.potential {
+		if p.state == stIdle {
+			r.makePotential(p)
+		}
+		return nil
+	}
 	return r.need(n, p, out)
 }
 
@@ -486,14 +562,17 @@ func (r *run) unbindList(ins []binding) {
 				r.fail(nil, TypeExecution, err)
 			}
 		}
+		if p := b.named; p != nil {
+			b.named = nil
+			r.unhold(p)
+		}
 		if !b.counted {
 			continue
 		}
 		b.counted = false
 		p := b.src
-		p.nbind--
 		r.tr.DoneReader(p.slot(b.out))
-		r.maybeCollect(p)
+		r.unhold(p)
 	}
 }
 
@@ -548,6 +627,9 @@ func (r *run) dropGen(g *generation) {
 		if !ok || n.gen != g {
 			continue
 		}
+		for _, t := range slices.Clone(n.fwdHeld) {
+			r.releaseFwd(n, t)
+		}
 		for _, s := range n.slots {
 			r.tr.Discard(s)
 		}
@@ -596,6 +678,11 @@ func (r *run) pinNode(p *rnode) {
 	if p.pinCount > 1 {
 		return
 	}
+	if p.state == stIdle && p.fwd == nil {
+		p.pinHeld = true // its own inputs count as read while it is pinned
+		r.hold(p)
+		r.makePotential(p)
+	}
 	if p.fwd != nil {
 		r.pinForwardTargets(p)
 		return
@@ -620,6 +707,10 @@ func (r *run) unpinNode(p *rnode) {
 	p.pinCount--
 	if p.pinCount > 0 {
 		return
+	}
+	if p.pinHeld {
+		p.pinHeld = false
+		defer r.unhold(p)
 	}
 	if p.fwd != nil {
 		fw := p.pinFwd
