@@ -17,7 +17,11 @@ import (
 
 func readCodecFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "codec", name))
+	path := filepath.Join("testdata", "codec", name)
+	if name == "seed-offload.json" { // the bundled reference workflow
+		path = filepath.Join("..", "workflows", name)
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

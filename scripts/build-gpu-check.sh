@@ -34,7 +34,7 @@ say "go build -tags cuda ./cmd/ebb"
 CGO_ENABLED=1 go build -tags cuda -trimpath -o "$out/ebb" ./cmd/ebb
 say "go test -tags cuda -c ./cuda/"
 CGO_ENABLED=1 go test -tags cuda -c -trimpath -o "$out/cuda.test" ./cuda/
-cp cmd/ebb/seed/seed-offload.json cmd/ebb/seed/seed-offload.profile.json "$out/seed/"
+cp workflows/seed-offload.json workflows/seed-offload.profile.json "$out/seed/"
 
 for bin in "$out/ebb" "$out/cuda.test"; do
 	if ! readelf -d "$bin" | grep -q 'NEEDED.*\[libcuda\.so\.1\]'; then

@@ -363,7 +363,7 @@ func TestDotMissingNode(t *testing.T) {
 // The seed workflow through "run" with its defaults (cache classic, level 2,
 // auto, any parallelism) fits in 22 GiB; levels 0 and 1 do not.
 func TestRunSeed(t *testing.T) {
-	args := []string{"--device-memory", "22GiB", "--profile", "seed/seed-offload.profile.json", "seed/seed-offload.json"}
+	args := []string{"--device-memory", "22GiB", "--profile", "../../workflows/seed-offload.profile.json", "../../workflows/seed-offload.json"}
 	runs := runJSONOut(t, 0, args...)
 	if r := runs[0]; r["status"] != "success" {
 		t.Fatalf("level 2: status %v error %v", r["status"], r["error"])

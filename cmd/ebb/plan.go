@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,15 +12,14 @@ import (
 	"github.com/ebbgraph/ebb/engine/device"
 	"github.com/ebbgraph/ebb/nodes/sim"
 	"github.com/ebbgraph/ebb/policy"
+	"github.com/ebbgraph/ebb/workflows"
 )
 
 // The seed workflow of ComfyUI's "node smart offload" PR and the profile
-// that gives its custom nodes their sizes (copies of the shared workflows).
+// that gives its custom nodes their sizes.
 var (
-	//go:embed seed/seed-offload.json
-	seedWorkflow []byte
-	//go:embed seed/seed-offload.profile.json
-	seedProfile []byte
+	seedWorkflow = workflows.SeedWorkflow
+	seedProfile  = workflows.SeedProfile
 )
 
 // demoCapacity is the seed PR's A10: 22 GiB.

@@ -2,28 +2,9 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 )
-
-// TestSeedCopies checks that the embedded copies of the seed workflow and
-// its profile are the repository's workflows/seed-offload*.json.
-func TestSeedCopies(t *testing.T) {
-	for _, name := range []string{"seed-offload.json", "seed-offload.profile.json"} {
-		orig, err := os.ReadFile(filepath.Join("..", "..", "workflows", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cp, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(orig, cp) {
-			t.Errorf("testdata/%s differs from workflows/%s: copy it again", name, name)
-		}
-	}
-}
 
 // TestRunFiles plans the repository's files through the command line path.
 func TestRunFiles(t *testing.T) {

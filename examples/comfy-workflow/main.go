@@ -5,7 +5,7 @@
 // what "ebb plan" does, with the library.
 //
 // Without arguments it plans the seed workflow of ComfyUI's "node smart
-// offload" pull request (copies of workflows/seed-offload*.json, embedded).
+// offload" pull request (workflows/seed-offload*.json, bundled by package workflows).
 // To simulate your own workflow, export it with ComfyUI's "Save (API
 // Format)", write a profile for its classes and run:
 //
@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -25,13 +24,12 @@ import (
 	"github.com/ebbgraph/ebb/nodes/sim"
 	"github.com/ebbgraph/ebb/nodes/testpack"
 	"github.com/ebbgraph/ebb/policy"
+	"github.com/ebbgraph/ebb/workflows"
 )
 
 var (
-	//go:embed testdata/seed-offload.json
-	seedWorkflow []byte
-	//go:embed testdata/seed-offload.profile.json
-	seedProfile []byte
+	seedWorkflow = workflows.SeedWorkflow
+	seedProfile  = workflows.SeedProfile
 )
 
 func main() {

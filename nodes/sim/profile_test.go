@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,28 +13,10 @@ import (
 )
 
 const (
-	seedWorkflow = "testdata/seed-offload.json"
-	seedProfile  = "testdata/seed-offload.profile.json"
+	seedWorkflow = "../../workflows/seed-offload.json"
+	seedProfile  = "../../workflows/seed-offload.profile.json"
 )
 
-// The copies in testdata must match the project's reference workflows,
-// when ../shared is there.
-func TestSeedCopiesMatchShared(t *testing.T) {
-	for _, name := range []string{seedWorkflow, seedProfile} {
-		shared := filepath.Join("..", "..", "..", "shared", "workflows", filepath.Base(name))
-		want, err := os.ReadFile(shared)
-		if err != nil {
-			t.Skipf("no shared copy: %v", err)
-		}
-		got, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s", name, shared)
-		}
-	}
-}
 
 func TestLoadSeedProfile(t *testing.T) {
 	p, err := LoadProfile(seedProfile)
