@@ -1,6 +1,8 @@
 package proptest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -30,13 +32,13 @@ type GenOptions struct {
 
 // DefaultGen allows everything the engine is expected to handle.
 func DefaultGen() GenOptions {
-	return GenOptions{Steps: 14, Dynamic: true, Lazy: true, Lists: true, Failures: true, Work: true}
+	return GenOptions{Steps: 24, Dynamic: true, Lazy: true, Lists: true, Failures: true, Work: true, LoopBuffers: true}
 }
 
 // StaticGen makes workflows no node can change (no expanders, no loops)
 // and that cannot fail.
 func StaticGen() GenOptions {
-	return GenOptions{Steps: 16, Lazy: true, Lists: true, Work: true}
+	return GenOptions{Steps: 24, Lazy: true, Lists: true, Work: true}
 }
 
 // Spec is a generated workflow and what the generator knows about it.
@@ -418,6 +420,9 @@ func (g *gen) loop() {
 	})
 	s.Loops = append(s.Loops, cl)
 	g.expose(cl, 0, false)
+	if rapid.Bool().Draw(g.t, "loop-shown") {
+		g.step(kOut) // likely reads the loop: outputs prefer recent values
+	}
 }
 
 // String describes a spec for failure messages: the workflow as JSON.
@@ -426,5 +431,9 @@ func (s *Spec) String() string {
 	if err != nil {
 		return fmt.Sprintf("%v (encode: %v)", s.WF, err)
 	}
-	return string(b)
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return string(b)
+	}
+	return buf.String()
 }

@@ -1,6 +1,7 @@
 package proptest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,8 +56,20 @@ const (
 type onode struct {
 	state                 ostate
 	parent, real, display engine.NodeID
-	outs                  [][]any
 	err                   error
+	// results are the node's calls' results; its output slots are
+	// resolved from them when read (slot), so the links of an expansion's
+	// results are evaluated only when something reads them, as the engine
+	// does when it forwards an expanded node's outputs.
+	results []engine.Result
+	typ     *engine.NodeType
+	slots   map[int]oslot
+}
+
+type oslot struct {
+	vals []any
+	err  error
+	busy bool
 }
 
 // OracleResult is what the oracle found.
@@ -77,6 +90,9 @@ type OracleResult struct {
 	// counts the expansions each node returned.
 	Runs       map[engine.NodeID]int
 	Expansions map[engine.NodeID]int
+	// Values holds every evaluated node's outputs (per slot, its values),
+	// for debugging.
+	Values map[engine.NodeID][][]any
 }
 
 // Violation is a link of an expansion outside the restrict rule.
@@ -108,6 +124,7 @@ func Evaluate(reg *engine.Registry, wf engine.Workflow) *OracleResult {
 			UI:         map[engine.NodeID]map[string][]any{},
 			Runs:       map[engine.NodeID]int{},
 			Expansions: map[engine.NodeID]int{},
+			Values:     map[engine.NodeID][][]any{},
 		},
 	}
 	for id := range wf {
@@ -116,43 +133,55 @@ func Evaluate(reg *engine.Registry, wf engine.Workflow) *OracleResult {
 	}
 	for _, id := range wf.IDs() {
 		if t, ok := reg.Lookup(wf[id].Class); ok && t.Schema.OutputNode {
-			_, _ = o.eval(id)
+			o.evalOutput(id, t)
 		}
 	}
 	return o.res
 }
 
-// eval returns the outputs of id (per slot, the list of values).
-func (o *Oracle) eval(id engine.NodeID) ([][]any, error) {
+// evalOutput evaluates an output node and every one of its outputs: they
+// are the run's results (pinned), so an expanded output node waits for all
+// the links of its expansion's results.
+func (o *Oracle) evalOutput(id engine.NodeID, t *engine.NodeType) {
+	if o.eval(id) != nil {
+		return
+	}
+	for j := range t.Schema.Outputs {
+		_, _ = o.slot(engine.Ref{Node: id, Out: j})
+	}
+}
+
+// eval runs id (once) and reports whether it failed.
+func (o *Oracle) eval(id engine.NodeID) error {
 	m := o.meta[id]
 	if m == nil {
-		return nil, fmt.Errorf("oracle: %w: %q", engine.ErrMissingNode, id)
+		return fmt.Errorf("oracle: %w: %q", engine.ErrMissingNode, id)
 	}
 	switch m.state {
 	case oDone:
-		return m.outs, nil
+		return nil
 	case oFailed:
-		return nil, m.err
+		return m.err
 	case oBusy:
 		err := fmt.Errorf("oracle: %w at %s", engine.ErrCycle, id)
 		o.res.Other = append(o.res.Other, err)
-		return nil, err
+		return err
 	}
 	if o.depth++; o.depth > maxDepth {
 		o.depth--
 		err := fmt.Errorf("oracle: evaluation deeper than %d at %s", maxDepth, id)
 		o.res.Other = append(o.res.Other, err)
-		return nil, err
+		return err
 	}
 	m.state = oBusy
-	outs, err := o.run(id)
+	err := o.run(id, m)
 	o.depth--
 	if err != nil {
 		m.state, m.err = oFailed, err
-		return nil, err
+		return err
 	}
-	m.state, m.outs = oDone, outs
-	return outs, nil
+	m.state, m.slots = oDone, map[int]oslot{}
+	return nil
 }
 
 // fail records an error of id's own body (not an upstream one).
@@ -169,16 +198,67 @@ func (o *Oracle) fail(id engine.NodeID, err error) error {
 	return err
 }
 
-// slot returns the values of the output ref names.
+// slot returns the values of the output ref names, evaluating its node and,
+// for an expanded node, the link its result names.
 func (o *Oracle) slot(ref engine.Ref) ([]any, error) {
-	outs, err := o.eval(ref.Node)
-	if err != nil {
+	if err := o.eval(ref.Node); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUpstream, err)
 	}
-	if ref.Out < 0 || ref.Out >= len(outs) {
+	m := o.meta[ref.Node]
+	nout := len(m.typ.Schema.Outputs)
+	if ref.Out < 0 || ref.Out >= nout {
 		return nil, fmt.Errorf("oracle: %w: %v", engine.ErrBadOutput, ref)
 	}
-	return outs[ref.Out], nil
+	if sl, ok := m.slots[ref.Out]; ok {
+		if sl.busy {
+			err := fmt.Errorf("oracle: %w through the results of %s", engine.ErrCycle, ref.Node)
+			o.res.Other = append(o.res.Other, err)
+			return nil, err
+		}
+		return sl.vals, sl.err
+	}
+	m.slots[ref.Out] = oslot{busy: true}
+	var vals []any
+	var err error
+	for _, res := range m.results {
+		if res.Expand == nil {
+			v := res.Outputs[ref.Out]
+			if l, ok := v.([]any); ok && m.typ.Schema.Outputs[ref.Out].IsList {
+				vals = append(vals, l...)
+			} else {
+				vals = append(vals, v)
+			}
+			continue
+		}
+		item := res.Expand.Outputs[ref.Out]
+		r, isRef := item.(engine.Ref)
+		if !isRef {
+			vals = append(vals, item)
+			continue
+		}
+		v, e := o.slot(r)
+		if e != nil {
+			err = cmp.Or(err, e)
+			continue
+		}
+		vals = append(vals, v...)
+	}
+	if err != nil {
+		vals = nil
+		if !errors.Is(err, errUpstream) {
+			err = fmt.Errorf("%w: %v", errUpstream, err)
+		}
+	}
+	m.slots[ref.Out] = oslot{vals: vals, err: err}
+	if err == nil {
+		vs := o.res.Values[ref.Node]
+		if vs == nil {
+			vs = make([][]any, nout)
+			o.res.Values[ref.Node] = vs
+		}
+		vs[ref.Out] = vals
+	}
+	return vals, err
 }
 
 type oinput struct {
@@ -186,10 +266,13 @@ type oinput struct {
 	vals []any
 }
 
-// calls builds the calls of id with the lazy inputs in requested.
+// calls builds the calls of id with the lazy inputs in requested. Every
+// needed producer is evaluated, even after one failed, so the result lists
+// every error a run could stop at (a parallel run may reach any of them).
 func (o *Oracle) calls(id engine.NodeID, def *engine.Node, t *engine.NodeType, requested map[string]bool) ([]*engine.Call, error) {
 	sch := &t.Schema
 	var ins []oinput
+	var firstErr error
 	n := 0
 	for _, name := range def.InputNames() {
 		v := def.Inputs[name]
@@ -203,26 +286,27 @@ func (o *Oracle) calls(id engine.NodeID, def *engine.Node, t *engine.NodeType, r
 			n = max(n, 1)
 			continue
 		}
-		if declared && spec.RawLink {
-			if _, err := o.slot(ref); err != nil {
-				return nil, err
-			}
-			ins = append(ins, oinput{name, []any{ref}})
-			n = max(n, 1)
-			continue
-		}
 		if declared && spec.Lazy && !requested[name] {
 			continue
 		}
 		vals, err := o.slot(ref)
 		if err != nil {
-			return nil, err
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if declared && spec.RawLink {
+			vals = []any{ref} // after the producer is evaluated
 		}
 		if len(vals) == 0 {
 			continue
 		}
 		ins = append(ins, oinput{name, vals})
 		n = max(n, len(vals))
+	}
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	for _, in := range sch.Inputs {
 		if _, has := def.Inputs[in.Name]; !has && in.Default != nil && in.Hidden == engine.NotHidden {
@@ -274,27 +358,28 @@ func (o *Oracle) unwrap(id engine.NodeID, v any) any {
 const maxLazyRounds = 64
 
 // run evaluates id's inputs and runs it.
-func (o *Oracle) run(id engine.NodeID) ([][]any, error) {
+func (o *Oracle) run(id engine.NodeID, m *onode) error {
 	def := o.defs[id]
 	t, ok := o.reg.Lookup(def.Class)
 	if !ok {
-		return nil, o.fail(id, fmt.Errorf("%w: %q", engine.ErrUnknownClass, def.Class))
+		return o.fail(id, fmt.Errorf("%w: %q", engine.ErrUnknownClass, def.Class))
 	}
+	m.typ = t
 	requested := map[string]bool{}
 	calls, err := o.calls(id, def, t, requested)
 	if err != nil {
-		return nil, o.fail(id, err)
+		return o.fail(id, err)
 	}
 	if lc, ok := t.Runner.(engine.LazyChecker); ok {
 		for round := 0; ; round++ {
 			if round == maxLazyRounds {
-				return nil, o.fail(id, fmt.Errorf("oracle: CheckLazy still asking after %d rounds", round))
+				return o.fail(id, fmt.Errorf("oracle: CheckLazy still asking after %d rounds", round))
 			}
 			var need []string
 			for _, c := range calls {
 				names, err := lc.CheckLazy(o.ctx, c)
 				if err != nil {
-					return nil, o.fail(id, err)
+					return o.fail(id, err)
 				}
 				for _, nm := range names {
 					if !c.Has(nm) && !slices.Contains(need, nm) {
@@ -307,12 +392,12 @@ func (o *Oracle) run(id engine.NodeID) ([][]any, error) {
 			}
 			for _, nm := range need {
 				if _, ok := def.Inputs[nm]; !ok {
-					return nil, o.fail(id, fmt.Errorf("lazy input %q requested, but there is no input to that node at all", nm))
+					return o.fail(id, fmt.Errorf("lazy input %q requested, but there is no input to that node at all", nm))
 				}
 				requested[nm] = true
 			}
 			if calls, err = o.calls(id, def, t, requested); err != nil {
-				return nil, o.fail(id, err)
+				return o.fail(id, err)
 			}
 		}
 	}
@@ -321,75 +406,42 @@ func (o *Oracle) run(id engine.NodeID) ([][]any, error) {
 	for i, c := range calls {
 		res, err := t.Runner.Run(o.ctx, c)
 		if err != nil {
-			return nil, o.fail(id, err)
+			return o.fail(id, err)
 		}
 		results[i] = res
 	}
 	if def.Class == ClassCancel { // a soft one: hard ones failed above
 		o.res.SoftCancelled = append(o.res.SoftCancelled, id)
 	}
+	nout := len(t.Schema.Outputs)
 	var ui map[string][]any
-	for _, res := range results {
+	for ci, res := range results {
 		for k, v := range res.UI {
 			if ui == nil {
 				ui = map[string][]any{}
 			}
 			ui[k] = append(ui[k], v...)
 		}
-	}
-	outs, err := o.outputs(id, t, results)
-	if err != nil {
-		return nil, o.fail(id, err)
-	}
-	if ui != nil {
-		o.res.UI[id] = ui
-	}
-	return outs, nil
-}
-
-// outputs merges the results of id's calls, expanding where asked.
-func (o *Oracle) outputs(id engine.NodeID, t *engine.NodeType, results []engine.Result) ([][]any, error) {
-	nout := len(t.Schema.Outputs)
-	for _, res := range results {
 		if res.Expand != nil {
 			if err := o.expand(id, nout, res.Expand); err != nil {
-				return nil, err
-			}
-		}
-	}
-	outs := make([][]any, nout)
-	for ci, res := range results {
-		if res.Expand != nil {
-			for j, item := range res.Expand.Outputs {
-				ref, isRef := item.(engine.Ref)
-				if !isRef {
-					outs[j] = append(outs[j], item)
-					continue
-				}
-				vals, err := o.slot(ref)
-				if err != nil {
-					return nil, err
-				}
-				outs[j] = append(outs[j], vals...)
+				return o.fail(id, err)
 			}
 			continue
 		}
 		if len(res.Outputs) != nout {
-			return nil, fmt.Errorf("%w: call %d returned %d outputs, want %d", engine.ErrBadResult, ci, len(res.Outputs), nout)
+			return o.fail(id, fmt.Errorf("%w: call %d returned %d outputs, want %d", engine.ErrBadResult, ci, len(res.Outputs), nout))
 		}
 		for j, v := range res.Outputs {
-			if t.Schema.Outputs[j].IsList {
-				l, ok := v.([]any)
-				if !ok {
-					return nil, fmt.Errorf("%w: list output %d is %T", engine.ErrBadResult, j, v)
-				}
-				outs[j] = append(outs[j], l...)
-				continue
+			if _, isList := v.([]any); t.Schema.Outputs[j].IsList && !isList {
+				return o.fail(id, fmt.Errorf("%w: list output %d is %T", engine.ErrBadResult, j, v))
 			}
-			outs[j] = append(outs[j], v)
 		}
 	}
-	return outs, nil
+	m.results = results
+	if ui != nil {
+		o.res.UI[id] = ui
+	}
+	return nil
 }
 
 // expand adds an expansion of id to the graph, records restrict
@@ -461,7 +513,7 @@ func (o *Oracle) expand(id engine.NodeID, nout int, x *engine.Expansion) error {
 	}
 	for _, nid := range added {
 		if t, _ := o.reg.Lookup(o.defs[nid].Class); t.Schema.OutputNode {
-			_, _ = o.eval(nid)
+			o.evalOutput(nid, t)
 		}
 	}
 	return nil

@@ -167,8 +167,10 @@ type CallRecord struct {
 	Index  int
 	// Outputs are the values returned (nil for expansions and errors).
 	Outputs []any
-	// Expanded are the ids of the nodes of the returned expansion, sorted.
+	// Expanded are the ids of the nodes of the returned expansion, sorted;
+	// Results are the expansion's result items (links or literals).
 	Expanded []engine.NodeID
+	Results  []any
 	Err      error
 }
 
@@ -199,6 +201,7 @@ func (l *Ledger) record(c *engine.Call, res engine.Result, err error) {
 	if err == nil {
 		if res.Expand != nil {
 			rec.Expanded = res.Expand.Nodes.IDs()
+			rec.Results = slices.Clone(res.Expand.Outputs)
 		} else {
 			rec.Outputs = slices.Clone(res.Outputs)
 		}
@@ -486,39 +489,78 @@ func runSum(ctx context.Context, c *engine.Call) (engine.Result, error) {
 }
 
 // lazyNode is PLazy: a is needed when seed bit 0 is set; b when seed bit 1
-// differs from the parity of a's content (or bit 1 alone while a is
-// absent); c, asked only once a or b is there, when seed bit 2 is set.
+// differs from the parity of a's content (a needed) or when bit 1 is set
+// (a not needed); c when seed bit 2 is set and a or b is needed. Needs are
+// asked one at a time (a, then b, then c), and only the needed inputs
+// count: an input delivered without being asked (the engine delivers a
+// lazy input that resolves to a literal, ComfyUI any input whose value is
+// available) changes neither the needs nor the result.
 type lazyNode struct{}
 
 var _ engine.LazyChecker = lazyNode{}
 
-func (lazyNode) CheckLazy(_ context.Context, c *engine.Call) ([]string, error) {
+// lazyNeeds returns the inputs PLazy needs given what it has: the names
+// decided so far, and whether the decision is complete (false: the last
+// name is missing and must be asked for first).
+func lazyNeeds(c *engine.Call) (need []string, complete bool, err error) {
 	seed := param(c, "seed")
-	var need []string
-	if seed&1 != 0 && !c.Has("a") {
-		need = append(need, "a")
-	}
 	wantB := seed&2 != 0
-	if c.Has("a") {
+	if seed&1 != 0 {
+		need = append(need, "a")
+		if !c.Has("a") {
+			return need, false, nil
+		}
 		x, err := Content(c.Inputs["a"])
 		if err != nil {
-			return nil, fmt.Errorf("input \"a\": %w", err)
+			return nil, false, fmt.Errorf("input \"a\": %w", err)
 		}
 		wantB = wantB != (x&1 == 1)
 	}
-	if wantB && !c.Has("b") {
+	if wantB {
 		need = append(need, "b")
+		if !c.Has("b") {
+			return need, false, nil
+		}
 	}
-	if seed&4 != 0 && (c.Has("a") || c.Has("b")) && !c.Has("c") {
+	if seed&4 != 0 && len(need) > 0 {
 		need = append(need, "c")
 	}
-	return need, nil
+	return need, true, nil
+}
+
+func (lazyNode) CheckLazy(_ context.Context, c *engine.Call) ([]string, error) {
+	need, _, err := lazyNeeds(c)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, name := range need {
+		if !c.Has(name) {
+			missing = append(missing, name)
+		}
+	}
+	return missing, nil
 }
 
 func (lazyNode) Run(ctx context.Context, c *engine.Call) (engine.Result, error) {
-	h, err := mixInputs(c, param(c, "seed"), "a", "b", "c")
+	need, complete, err := lazyNeeds(c)
 	if err != nil {
 		return engine.Result{}, err
+	}
+	if !complete {
+		return engine.Result{}, fmt.Errorf("PLazy ran without its needed inputs %v", need)
+	}
+	h := param(c, "seed")
+	for i, name := range []string{"a", "b", "c"} {
+		if !slices.Contains(need, name) {
+			h = mix(h, int64(-1-i))
+			continue
+		}
+		x, err := Content(c.Inputs[name])
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("input %q: %w", name, err)
+		}
+		h = mix(mix(h, int64(i)), x)
 	}
 	o, err := makeValue(ctx, c, h, param(c, "size"))
 	return engine.Outputs(o), err
