@@ -248,7 +248,7 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 			if b.src != n || !b.counted {
 				continue
 			}
-			blocking := !b.lazy
+			blocking := !b.lazy && !c.potential
 			r.tr.DoneReader(n.slot(b.out))
 			n.nbind--
 			b.counted = false
@@ -310,6 +310,12 @@ func (r *run) setForward(n *rnode, items []any) error {
 		ref, isRef := item.(Ref)
 		if !isRef {
 			n.fwd[i] = item
+			if hasResource(item) {
+				// Held as long as n is: a re-execution downstream may
+				// resolve through n again.
+				r.e.refs.Hold(item)
+				n.fwdLits = append(n.fwdLits, item)
+			}
 			continue
 		}
 		p, out, lit, isLit, err := r.resolve(ref)

@@ -191,6 +191,7 @@ func (r *run) end() {
 			}
 		}
 		n.ins = nil
+		r.dropFwdLits(n)
 		if n.sub != nil && n.sub.held != nil {
 			_ = r.e.refs.Drop(n.sub.held)
 			n.sub.held = nil

@@ -50,6 +50,8 @@ type rnode struct {
 	gen                       *generation // the expansion that made an ephemeral node
 	finished                  bool        // counted as finished in gen
 	vi                        int32       // validation index of an original node, else -1
+	upPinned                  bool        // its upstream is pinned (an expander under restrict or auto)
+	fwdLits                   []any       // forwarded literal outputs holding device values
 	potential                 bool        // idle, but bound: a lazy or pinned reader may still need it
 	pinHeld                   bool        // held (and potential) because it is pinned while idle
 	slotBuf                   [2]lifetime.SlotID
@@ -336,10 +338,17 @@ func (r *run) bindInputs(n *rnode) error {
 		k++
 	}
 	n.ins = n.ins[:k]
-	if !n.potential && r.pol.Strategy.Pins() && isExpander(n.typ) {
+	r.pinIfExpander(n)
+	return nil
+}
+
+// pinIfExpander pins the upstream of an expander (pending or potential)
+// under restrict and auto, once.
+func (r *run) pinIfExpander(n *rnode) {
+	if !n.upPinned && r.pol.Strategy.Pins() && isExpander(n.typ) {
+		n.upPinned = true
 		r.pinUpstream(n)
 	}
-	return nil
 }
 
 // makePotential binds an idle node's inputs without scheduling it: a lazy
@@ -369,9 +378,7 @@ func (r *run) promote(n *rnode) error {
 			return fmt.Errorf("input %q: %w", b.name, err)
 		}
 	}
-	if r.pol.Strategy.Pins() && isExpander(n.typ) {
-		r.pinUpstream(n)
-	}
+	r.pinIfExpander(n)
 	return nil
 }
 
@@ -383,6 +390,8 @@ func (r *run) unhold(p *rnode) {
 		ins := p.ins
 		p.ins, p.lazyBinders = nil, nil
 		r.unbindList(ins)
+		p.upPinned = false
+		r.unpin(p)
 	}
 	r.maybeCollect(p)
 }
@@ -432,7 +441,7 @@ func (r *run) bindLinkHint(n *rnode, b *binding, ref Ref, hint int32) error {
 	b.src, b.out, b.counted = p, out, true
 	r.tr.AddReader(p.slot(out))
 	r.hold(p)
-	if b.lazy {
+	if b.lazy || n.potential { // a binding that does not block: forward must find it
 		p.lazyBinders = append(p.lazyBinders, n)
 	}
 	if b.lazy || n.potential {
@@ -468,6 +477,7 @@ func (r *run) bindRaw(n *rnode, b *binding, ref Ref) error {
 	r.tr.AddReader(p.slot(out))
 	r.hold(p)
 	if n.potential {
+		p.lazyBinders = append(p.lazyBinders, n)
 		if p.state == stIdle {
 			r.makePotential(p)
 		}
@@ -630,6 +640,7 @@ func (r *run) dropGen(g *generation) {
 		for _, t := range slices.Clone(n.fwdHeld) {
 			r.releaseFwd(n, t)
 		}
+		r.dropFwdLits(n)
 		for _, s := range n.slots {
 			r.tr.Discard(s)
 		}
@@ -639,6 +650,16 @@ func (r *run) dropGen(g *generation) {
 	}
 	g.ids = nil
 	r.releaseGen(g)
+}
+
+// dropFwdLits lets go of the device values n forwarded as literals.
+func (r *run) dropFwdLits(n *rnode) {
+	if n.fwdLits != nil {
+		if err := r.e.refs.Drop(n.fwdLits); err != nil {
+			r.fail(n, TypeExecution, err)
+		}
+		n.fwdLits = nil
+	}
 }
 
 // releaseGen drops the generation's hold on values in its literals.
