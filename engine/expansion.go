@@ -96,6 +96,14 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 		}
 		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.real, display: display, gen: gen}
 		for _, v := range def.Inputs {
+			if ref, isRef := v.(Ref); isRef {
+				if d := r.eph[ref.Node]; d != nil && d.gen != gen && !slices.Contains(gen.deps, d.gen) {
+					d.gen.refs++
+					gen.deps = append(gen.deps, d.gen)
+				}
+			}
+		}
+		for _, v := range def.Inputs {
 			if _, isRef := v.(Ref); !isRef {
 				lifetime.Resources(v, func(x lifetime.Resource) { gen.held = append(gen.held, x) })
 			}
@@ -139,9 +147,7 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 	if n.state == stDone {
 		r.maybeCollect(n)
 	}
-	if gen.unfinished == 0 {
-		r.dropGen(gen) // nothing of it is needed (or all of it was a cache hit)
-	}
+	r.maybeDropGen(gen) // when nothing of it is needed (or all of it was a cache hit)
 	return nil
 }
 

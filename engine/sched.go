@@ -125,7 +125,10 @@ type ephDef struct {
 type generation struct {
 	ids        []NodeID
 	unfinished int
-	held       []any // device values in the new nodes' literals, held while the generation lives
+	held       []any         // device values in the new nodes' literals, held while the generation lives
+	refs       int           // living generations whose definitions link into this one
+	deps       []*generation // generations this one's definitions link into
+	dropped    bool
 }
 
 func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol policy.Policy, em *emitter, res *RunResult) *run {
@@ -618,13 +621,29 @@ func (r *run) maybeCollect(n *rnode) {
 	}
 	n.finished = true
 	n.gen.unfinished--
-	if n.gen.unfinished == 0 {
-		r.dropGen(n.gen)
-	}
+	r.maybeDropGen(n.gen)
 }
 
 // dropGen forgets every node of a finished generation.
+// maybeDropGen drops g once all of it is finished and no living
+// generation's definitions link into it (a re-execution's lineage may walk
+// there).
+func (r *run) maybeDropGen(g *generation) {
+	if !g.dropped && g.unfinished == 0 && g.refs == 0 {
+		r.dropGen(g)
+	}
+}
+
 func (r *run) dropGen(g *generation) {
+	g.dropped = true
+	defer func() {
+		deps := g.deps
+		g.deps = nil
+		for _, d := range deps {
+			d.refs--
+			r.maybeDropGen(d)
+		}
+	}()
 	r.ephMu.Lock()
 	for _, id := range g.ids {
 		if d := r.eph[id]; d != nil && d.gen == g {
