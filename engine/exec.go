@@ -397,8 +397,8 @@ func mergeUI(results []Result) map[string][]any {
 
 // request turns requested lazy inputs into blocking links.
 func (r *run) request(n *rnode, names []string) error {
-	if n.requested == nil {
-		n.requested = map[string]bool{}
+	if n.x().requested == nil {
+		n.x().requested = map[string]bool{}
 	}
 	for _, name := range names {
 		found := false
@@ -412,7 +412,7 @@ func (r *run) request(n *rnode, names []string) error {
 				continue
 			}
 			b.lazy = false
-			n.requested[name] = true
+			n.x().requested[name] = true
 			if b.src != nil {
 				if err := r.need(n, b.src, b.out); err != nil {
 					return err

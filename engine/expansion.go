@@ -320,7 +320,7 @@ func (r *run) setForward(n *rnode, items []any) error {
 				// Held as long as n is: a re-execution downstream may
 				// resolve through n again.
 				r.e.refs.Hold(item)
-				n.fwdLits = append(n.fwdLits, item)
+				n.x().fwdLits = append(n.x().fwdLits, item)
 			}
 			continue
 		}
@@ -335,8 +335,8 @@ func (r *run) setForward(n *rnode, items []any) error {
 		n.fwd[i] = Ref{Node: p.id, Out: out}
 		r.holdFwd(n, p)
 	}
-	from := n.fwdFrom
-	n.fwdFrom = nil
+	from := n.x().fwdFrom
+	n.x().fwdFrom = nil
 	for _, f := range from {
 		for i, item := range f.fwd {
 			if ref, ok := item.(Ref); ok && ref.Node == n.id {
@@ -354,30 +354,30 @@ func (r *run) setForward(n *rnode, items []any) error {
 
 // holdFwd makes forwarder f hold target t once.
 func (r *run) holdFwd(f, t *rnode) {
-	if slices.Contains(f.fwdHeld, t) {
+	if slices.Contains(f.x().fwdHeld, t) {
 		return
 	}
-	f.fwdHeld = append(f.fwdHeld, t)
-	t.fwdFrom = append(t.fwdFrom, f)
+	f.x().fwdHeld = append(f.x().fwdHeld, t)
+	t.x().fwdFrom = append(t.x().fwdFrom, f)
 	r.hold(t)
 }
 
 // releaseFwd drops f's hold on t.
 func (r *run) releaseFwd(f, t *rnode) {
-	i := slices.Index(f.fwdHeld, t)
+	i := slices.Index(f.x().fwdHeld, t)
 	if i < 0 {
 		return
 	}
-	f.fwdHeld = slices.Delete(f.fwdHeld, i, i+1)
-	if j := slices.Index(t.fwdFrom, f); j >= 0 {
-		t.fwdFrom = slices.Delete(t.fwdFrom, j, j+1)
+	f.x().fwdHeld = slices.Delete(f.x().fwdHeld, i, i+1)
+	if j := slices.Index(t.x().fwdFrom, f); j >= 0 {
+		t.x().fwdFrom = slices.Delete(t.x().fwdFrom, j, j+1)
 	}
 	r.unhold(t)
 }
 
 // await makes n wait for its subgraphs' result links, then resolve.
 func (r *run) await(n *rnode, results []Result, ui map[string][]any) error {
-	n.sub = &subgraphWait{results: results, ui: ui}
+	n.x().sub = &subgraphWait{results: results, ui: ui}
 	for _, res := range results {
 		if res.Expand == nil {
 			continue
@@ -385,7 +385,7 @@ func (r *run) await(n *rnode, results []Result, ui map[string][]any) error {
 		for _, item := range res.Expand.Outputs {
 			if _, isRef := item.(Ref); !isRef && hasResource(item) {
 				r.e.refs.Hold(item)
-				n.sub.held = append(n.sub.held, item)
+				n.x().sub.held = append(n.x().sub.held, item)
 			}
 		}
 	}
@@ -413,8 +413,8 @@ func (r *run) await(n *rnode, results []Result, ui map[string][]any) error {
 // resolveSub computes the outputs of an expanded node whose subgraph is
 // done, and completes it.
 func (r *run) resolveSub(n *rnode) {
-	sub := n.sub
-	n.sub = nil
+	sub := n.x().sub
+	n.x().sub = nil
 	bound := map[string]*binding{}
 	for i := range n.ins {
 		bound[n.ins[i].name] = &n.ins[i]

@@ -74,7 +74,7 @@ func (r *run) dispatch() {
 			r.fail(n, TypeInterrupted, fmt.Errorf("%w before node %s ran: %w", ErrInterrupted, n.id, err))
 			return
 		}
-		if n.sub != nil {
+		if n.ext != nil && n.ext.sub != nil {
 			r.resolveSub(n)
 			continue
 		}
@@ -192,9 +192,9 @@ func (r *run) end() {
 		}
 		n.ins = nil
 		r.dropFwdLits(n)
-		if n.sub != nil && n.sub.held != nil {
-			_ = r.e.refs.Drop(n.sub.held)
-			n.sub.held = nil
+		if n.ext != nil && n.ext.sub != nil && n.ext.sub.held != nil {
+			_ = r.e.refs.Drop(n.ext.sub.held)
+			n.ext.sub.held = nil
 		}
 		for _, s := range n.slots {
 			r.tr.Discard(s)

@@ -26,36 +26,57 @@ type rnode struct {
 	id, real, display, parent NodeID
 	def                       *Node
 	typ                       *NodeType
-	eph                       bool
-	state                     nstate
-	queued                    bool // on the scheduling worklist
-	blockers                  int32
-	nbind                     int32 // bindings from pending nodes to this node's slots
+	ext                       *rnodeExt // rarely used state, allocated on first use
+	centry                    *centry
+	gen                       *generation // the expansion that made an ephemeral node
 	waiters                   []*rnode
-	lazyBinders               []*rnode
+	lazyBinders               []*rnode // bindings to n that do not block: forward must find them
 	ins                       []binding
 	slots                     []lifetime.SlotID
-	requested                 map[string]bool // lazy inputs asked for
-	pins                      []*rnode        // nodes this pending expander pins
-	pinCount                  int32           // expanders pinning this node
-	pinFwd                    []*rnode        // nodes pinned on this forwarded node's behalf
-	fwdHeld                   []*rnode        // nodes this forwarded node's outputs come from (held)
-	fwdFrom                   []*rnode        // forwarded nodes whose outputs come from this node
-	fwd                       []any           // forwarded outputs: Ref or literal, per slot
-	sub                       *subgraphWait
-	centry                    *centry
-	pinnedOut                 bool // output node or target
+	fwd                       []any // forwarded outputs: Ref or literal, per slot
+	waitBuf                   [1]*rnode
+	slotBuf                   [2]lifetime.SlotID
+	blockers                  int32
+	nbind                     int32 // bindings from pending nodes to this node's slots
+	pinCount                  int32 // expanders pinning this node
 	execs                     int32
 	mark                      uint32
-	gen                       *generation // the expansion that made an ephemeral node
-	finished                  bool        // counted as finished in gen
-	vi                        int32       // validation index of an original node, else -1
-	upPinned                  bool        // its upstream is pinned (an expander under restrict or auto)
-	fwdLits                   []any       // forwarded literal outputs holding device values
-	potential                 bool        // idle, but bound: a lazy or pinned reader may still need it
-	pinHeld                   bool        // held (and potential) because it is pinned while idle
-	slotBuf                   [2]lifetime.SlotID
-	waitBuf                   [1]*rnode
+	vi                        int32 // validation index of an original node, else -1
+	state                     nstate
+	eph                       bool
+	queued                    bool // on the scheduling worklist
+	pinnedOut                 bool // output node or target
+	finished                  bool // counted as finished in gen
+	upPinned                  bool // its upstream is pinned (an expander under restrict or auto)
+	potential                 bool // idle, but bound: a lazy or pinned reader may still need it
+	pinHeld                   bool // held (and potential) because it is pinned while idle
+}
+
+// rnodeExt is the state only lazy, expanding, forwarded or pinned nodes
+// use; kept apart so the common node stays small.
+type rnodeExt struct {
+	requested map[string]bool // lazy inputs asked for
+	pins      []*rnode        // nodes this pending expander pins
+	pinFwd    []*rnode        // nodes pinned on this forwarded node's behalf
+	fwdHeld   []*rnode        // nodes this forwarded node's outputs come from (held)
+	fwdFrom   []*rnode        // forwarded nodes whose outputs come from this node
+	fwdLits   []any           // forwarded literal outputs holding device values
+	sub       *subgraphWait   // an expanded node waiting for its subgraph
+}
+
+// x returns n's extension, allocating it.
+func (n *rnode) x() *rnodeExt {
+	if n.ext == nil {
+		n.ext = &rnodeExt{}
+	}
+	return n.ext
+}
+
+func (n *rnode) fwdHeldList() []*rnode {
+	if n.ext == nil {
+		return nil
+	}
+	return n.ext.fwdHeld
 }
 
 // binding is one input of a pending node: a literal or a producer slot.
@@ -310,7 +331,7 @@ func (r *run) bindInputs(n *rnode) error {
 		spec, declared := sch.Input(b.name)
 		if declared {
 			b.raw = spec.RawLink
-			b.lazy = spec.Lazy && !n.requested[b.name]
+			b.lazy = spec.Lazy && (n.ext == nil || !n.ext.requested[b.name])
 		}
 		ref, isLink := v.(Ref)
 		if !isLink {
@@ -551,7 +572,9 @@ func (r *run) reexecute(p *rnode, out int, n *rnode) error {
 		r.tr.Reset(s)
 	}
 	p.state = stIdle
-	p.requested = nil
+	if p.ext != nil {
+		p.ext.requested = nil
+	}
 	r.res.Stats.Reexecutions++
 	r.res.Stats.Reexecuted = append(r.res.Stats.Reexecuted, Reexecution{Node: p.id, Slot: out, Cause: n.id})
 	r.em.emit(Event{Type: EventReexecuted, Node: p.id, Display: p.display, Real: p.real, Class: p.def.Class, Slot: out, Cause: n.id})
@@ -611,7 +634,7 @@ func (r *run) hold(p *rnode) {
 // maybeCollect marks a finished ephemeral node and drops its generation
 // once all of it is finished.
 func (r *run) maybeCollect(n *rnode) {
-	if !n.eph || n.finished || (n.state != stDone && n.state != stIdle) || n.nbind > 0 || len(n.waiters) > 0 || len(n.pins) > 0 || n.pinCount > 0 {
+	if !n.eph || n.finished || (n.state != stDone && n.state != stIdle) || n.nbind > 0 || len(n.waiters) > 0 || (n.ext != nil && len(n.ext.pins) > 0) || n.pinCount > 0 {
 		return
 	}
 	for _, s := range n.slots {
@@ -656,7 +679,7 @@ func (r *run) dropGen(g *generation) {
 		if !ok || n.gen != g {
 			continue
 		}
-		for _, t := range slices.Clone(n.fwdHeld) {
+		for _, t := range slices.Clone(n.fwdHeldList()) {
 			r.releaseFwd(n, t)
 		}
 		r.dropFwdLits(n)
@@ -673,11 +696,11 @@ func (r *run) dropGen(g *generation) {
 
 // dropFwdLits lets go of the device values n forwarded as literals.
 func (r *run) dropFwdLits(n *rnode) {
-	if n.fwdLits != nil {
-		if err := r.e.refs.Drop(n.fwdLits); err != nil {
+	if n.ext != nil && n.ext.fwdLits != nil {
+		if err := r.e.refs.Drop(n.ext.fwdLits); err != nil {
 			r.fail(n, TypeExecution, err)
 		}
-		n.fwdLits = nil
+		n.ext.fwdLits = nil
 	}
 }
 
@@ -696,16 +719,19 @@ func (r *run) releaseGen(g *generation) {
 func (r *run) pinUpstream(n *rnode) {
 	r.eachAncestor(n, func(a *rnode) {
 		r.pinNode(a)
-		n.pins = append(n.pins, a)
+		n.x().pins = append(n.x().pins, a)
 	})
-	if len(n.pins) > 0 {
-		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: len(n.pins)})
+	if n.ext != nil && len(n.ext.pins) > 0 {
+		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: len(n.ext.pins)})
 	}
 }
 
 func (r *run) unpin(n *rnode) {
-	pins := n.pins
-	n.pins = nil
+	if n.ext == nil {
+		return
+	}
+	pins := n.ext.pins
+	n.ext.pins = nil
 	for _, a := range pins {
 		r.unpinNode(a)
 	}
@@ -737,7 +763,7 @@ func (r *run) pinForwardTargets(p *rnode) {
 		if ref, ok := item.(Ref); ok {
 			if t, _, _, isLit, err := r.resolve(ref); err == nil && !isLit {
 				r.pinNode(t)
-				p.pinFwd = append(p.pinFwd, t)
+				p.x().pinFwd = append(p.x().pinFwd, t)
 			}
 		}
 	}
@@ -753,8 +779,8 @@ func (r *run) unpinNode(p *rnode) {
 		defer r.unhold(p)
 	}
 	if p.fwd != nil {
-		fw := p.pinFwd
-		p.pinFwd = nil
+		fw := p.x().pinFwd
+		p.x().pinFwd = nil
 		for _, t := range fw {
 			r.unpinNode(t)
 		}
