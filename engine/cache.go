@@ -146,6 +146,7 @@ func (r *run) cacheHit(n *rnode) bool {
 			}
 		})
 	}
+	r.pinNotReexecutable(n)
 	for _, s := range n.slots {
 		// Consumers still on the worklist have not counted their reads:
 		// hold the slot until the drain ends.

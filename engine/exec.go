@@ -430,12 +430,8 @@ func (r *run) request(n *rnode, names []string) error {
 func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 	n.state = stDone
 	r.pending--
-	pin := r.pol.Strategy.Reexecutes() && !isReexecutable(n.typ) && r.pol.Level > 0
+	r.pinNotReexecutable(n)
 	for i, s := range n.slots {
-		if pin && !r.tr.Pinned(s) {
-			r.tr.Pin(s)
-			r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: i})
-		}
 		if v, ok := r.tr.Values(s); ok { // re-execution: the live value stays
 			r.dropUnheld(outs[i])
 			outs[i] = v
@@ -465,6 +461,21 @@ func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 	r.wake(n)
 	r.timeline(n)
 	r.maybeCollect(n)
+}
+
+// pinNotReexecutable pins, under strategies that may re-execute, the
+// outputs of a node that must not run twice (whether it ran or came from
+// the cache).
+func (r *run) pinNotReexecutable(n *rnode) {
+	if !r.pol.Strategy.Reexecutes() || isReexecutable(n.typ) || r.pol.Level == 0 {
+		return
+	}
+	for i, s := range n.slots {
+		if !r.tr.Pinned(s) {
+			r.tr.Pin(s)
+			r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: i})
+		}
+	}
 }
 
 // dropUnheld frees resources in vals that nothing holds.
