@@ -467,14 +467,13 @@ func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 // outputs of a node that must not run twice (whether it ran or came from
 // the cache).
 func (r *run) pinNotReexecutable(n *rnode) {
-	if !r.pol.Strategy.Reexecutes() || isReexecutable(n.typ) || r.pol.Level == 0 {
+	if n.keepPinned || !r.pol.Strategy.Reexecutes() || isReexecutable(n.typ) || r.pol.Level == 0 {
 		return
 	}
+	n.keepPinned = true
 	for i, s := range n.slots {
-		if !r.tr.Pinned(s) {
-			r.tr.Pin(s)
-			r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: i})
-		}
+		r.tr.Pin(s)
+		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: i})
 	}
 }
 

@@ -50,6 +50,7 @@ type rnode struct {
 	upPinned                  bool // its upstream is pinned (an expander under restrict or auto)
 	potential                 bool // idle, but bound: a lazy or pinned reader may still need it
 	pinHeld                   bool // held (and potential) because it is pinned while idle
+	keepPinned                bool // outputs pinned for the run (NotReexecutable)
 }
 
 // rnodeExt is the state only lazy, expanding, forwarded or pinned nodes
