@@ -32,13 +32,13 @@ type GenOptions struct {
 
 // DefaultGen allows everything the engine is expected to handle.
 func DefaultGen() GenOptions {
-	return GenOptions{Steps: 24, Dynamic: true, Lazy: true, Lists: true, Failures: true, Work: true, LoopBuffers: true}
+	return GenOptions{Steps: 40, Dynamic: true, Lazy: true, Lists: true, Failures: true, Work: true, LoopBuffers: true}
 }
 
 // StaticGen makes workflows no node can change (no expanders, no loops)
 // and that cannot fail.
 func StaticGen() GenOptions {
-	return GenOptions{Steps: 24, Lazy: true, Lists: true, Work: true}
+	return GenOptions{Steps: 40, Lazy: true, Lists: true, Work: true}
 }
 
 // Spec is a generated workflow and what the generator knows about it.
@@ -114,6 +114,19 @@ func (g *gen) expose(id engine.NodeID, out int, multi bool) {
 // there is none).
 func (g *gen) pick(label string, single bool) (valOut, bool) {
 	cands := g.vals
+	if !single && rapid.IntRange(0, 3).Draw(g.t, label+"-list?") == 0 {
+		// Sometimes a list (or mapped) value on purpose, so that nodes
+		// get lists of different lengths to map over.
+		var multi []valOut
+		for _, v := range g.vals {
+			if v.multi {
+				multi = append(multi, v)
+			}
+		}
+		if len(multi) > 0 {
+			return multi[rapid.IntRange(0, len(multi)-1).Draw(g.t, label+"-list")], true
+		}
+	}
 	if single {
 		cands = nil
 		for _, v := range g.vals {
@@ -155,8 +168,6 @@ const (
 	kFail
 	kCancel
 )
-
-var kindNames = [...]string{"src", "mix", "pass", "list", "sum", "lazy", "nore", "out", "expand", "comp", "loop", "fail", "cancel"}
 
 func (g *gen) kinds() []int {
 	ks := []int{kSrc, kMix, kMix, kMix, kPass, kNoRe, kOut}
@@ -242,7 +253,7 @@ func (g *gen) step(k int) {
 	case kList:
 		s.Lists = true
 		id := g.id()
-		in := map[string]any{"n": int64(rapid.IntRange(1, 3).Draw(g.t, "list-n")), "size": g.size("size")}
+		in := map[string]any{"n": int64(rapid.IntRange(1, 4).Draw(g.t, "list-n")), "size": g.size("size")}
 		multi := false
 		if rapid.Bool().Draw(g.t, "list-has-a") {
 			a, _ := g.pick("list-a", false)
@@ -424,6 +435,10 @@ func (g *gen) loop() {
 		g.step(kOut) // likely reads the loop: outputs prefer recent values
 	}
 }
+
+// GoString is String, so that rapid's logs of a drawn Spec (%#v) show
+// the workflow.
+func (s *Spec) GoString() string { return "workflow " + s.String() }
 
 // String describes a spec for failure messages: the workflow as JSON.
 func (s *Spec) String() string {

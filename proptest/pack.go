@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,6 +166,8 @@ type CallRecord struct {
 	Parent engine.NodeID // the expanding node, "" for original nodes
 	Class  string
 	Index  int
+	// Inputs are the names of the inputs the call got, sorted.
+	Inputs []string
 	// Outputs are the values returned (nil for expansions and errors).
 	Outputs []any
 	// Expanded are the ids of the nodes of the returned expansion, sorted;
@@ -194,7 +197,7 @@ func (l *Ledger) Calls() []CallRecord {
 }
 
 func (l *Ledger) record(c *engine.Call, res engine.Result, err error) {
-	rec := CallRecord{Node: c.Node, Class: c.Class, Index: c.Index, Err: err}
+	rec := CallRecord{Node: c.Node, Class: c.Class, Index: c.Index, Inputs: slices.Sorted(maps.Keys(c.Inputs)), Err: err}
 	if c.Graph != nil {
 		rec.Parent = c.Graph.Parent(c.Node)
 	}
