@@ -145,4 +145,3 @@ func TestPlanInvalid(t *testing.T) {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }
-

@@ -17,7 +17,6 @@ const (
 	seedProfile  = "../../workflows/seed-offload.profile.json"
 )
 
-
 func TestLoadSeedProfile(t *testing.T) {
 	p, err := LoadProfile(seedProfile)
 	if err != nil {
