@@ -80,14 +80,17 @@ func validate(reg *Registry, wf Workflow, targets []NodeID) (*validated, error) 
 	if reg == nil {
 		return nil, &PromptError{Type: TypeInvalidPrompt, Message: "No node registry"}
 	}
-	var noClass, unknown []NodeID
-	for id, n := range wf {
+	var noClass, unknown, outputNodes []NodeID
+	for id, n := range wf { // one pass: classes, and the output nodes
 		if n == nil || n.Class == "" {
 			noClass = append(noClass, id)
 			continue
 		}
-		if _, ok := reg.Lookup(n.Class); !ok {
+		t, ok := reg.Lookup(n.Class)
+		if !ok {
 			unknown = append(unknown, id)
+		} else if t.Schema.OutputNode {
+			outputNodes = append(outputNodes, id)
 		}
 	}
 	slices.Sort(noClass)
@@ -102,7 +105,7 @@ func validate(reg *Registry, wf Workflow, targets []NodeID) (*validated, error) 
 	if len(unknown) > 0 {
 		return nil, missingTypes(wf, unknown)
 	}
-	outputs, err := selectOutputs(reg, wf, targets)
+	outputs, err := selectOutputs(wf, targets, outputNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +154,7 @@ func missingTypes(wf Workflow, unknown []NodeID) *PromptError {
 
 // selectOutputs returns the sorted, deduplicated targets, or every output
 // node when targets is nil.
-func selectOutputs(reg *Registry, wf Workflow, targets []NodeID) ([]NodeID, error) {
+func selectOutputs(wf Workflow, targets, outputNodes []NodeID) ([]NodeID, error) {
 	var outputs []NodeID
 	if targets != nil {
 		if len(targets) == 0 {
@@ -173,11 +176,7 @@ func selectOutputs(reg *Registry, wf Workflow, targets []NodeID) ([]NodeID, erro
 		}
 		return outputs, nil
 	}
-	for id, n := range wf {
-		if t, _ := reg.Lookup(n.Class); t.Schema.OutputNode {
-			outputs = append(outputs, id)
-		}
-	}
+	outputs = outputNodes
 	if len(outputs) == 0 {
 		return nil, &PromptError{Type: TypeNoOutputs, Message: "Prompt has no outputs"}
 	}
