@@ -495,10 +495,3 @@ func (r *run) timeline(n *rnode) {
 }
 
 func isOOM(err error) bool { return errors.Is(err, device.ErrOutOfMemory) }
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return fmt.Sprint(i)
-}

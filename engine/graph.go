@@ -78,5 +78,3 @@ type GraphReader interface {
 	// Real returns the original node that ultimately created id.
 	Real(id NodeID) NodeID
 }
-
-func sortedKeys[V any](m map[NodeID]V) []NodeID { return slices.Sorted(maps.Keys(m)) }
