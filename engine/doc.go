@@ -25,8 +25,10 @@
 //     with deterministic, short ids from Call.NewPrefix); the expanding
 //     node's outputs then follow the subgraph. A node with one call and no
 //     pinned outputs forwards its consumers to the subgraph and finishes at
-//     once, so tail-recursive loops hold no pending node per iteration, and
-//     finished ephemeral nodes nobody reads are forgotten (bounded memory);
+//     once (chains of forwards are compressed), so tail-recursive loops hold
+//     no pending node per iteration; the nodes of one expansion are
+//     forgotten together once all are finished and no living expansion
+//     links into them (bounded memory);
 //   - lists: a node is called once per list element, shorter lists padded
 //     with their last element (InputIsList and OutputSpec.IsList opt out);
 //   - blockers: a Blocker value skips the calls that receive it.
@@ -41,6 +43,8 @@
 // any link outside the expanding node's upstream, which stays pinned while
 // it is pending. Each run reports executions, re-executions, releases,
 // pins, the live and device peaks and the exact bound (lifetime.Trace).
+// A node behind an unrequested lazy input binds its own inputs as
+// potential readers, so a later request never finds them released.
 //
 // # Cache
 //
