@@ -166,7 +166,7 @@ func (r *run) cacheHit(n *rnode) bool {
 	r.cachedAt = append(r.cachedAt, n.id)
 	if e.ui != nil {
 		r.res.Outputs[n.id] = e.ui
-		r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Output: e.ui})
+		r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Output: e.ui})
 	}
 	r.wake(n)
 	r.maybeCollect(n)

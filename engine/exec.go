@@ -29,6 +29,10 @@ type callJob struct {
 	one      [1]*Call
 	blockOne [1]*Blocker
 	resOne   [1]Result
+	// call and inputs back the single call of an unmapped node; they
+	// survive recycling, so a chain of such nodes allocates neither.
+	call   Call
+	inputs map[string]any
 }
 
 type inputList struct {
@@ -89,7 +93,17 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		job.calls, job.block = job.one[:0], job.blockOne[:0]
 	}
 	for i := 0; i < maxLen; i++ {
-		c := &Call{Node: n.id, Class: n.def.Class, Index: i, Inputs: make(map[string]any, len(lists)), Graph: gr, alloc: &job.alloc, real: n.real, eph: n.eph}
+		var c *Call
+		if maxLen == 1 {
+			if job.inputs == nil {
+				job.inputs = make(map[string]any, len(lists))
+			}
+			c = &job.call
+			*c = Call{Inputs: job.inputs}
+		} else {
+			c = &Call{Inputs: make(map[string]any, len(lists))}
+		}
+		c.Node, c.Class, c.Index, c.Graph, c.alloc, c.real, c.eph = n.id, n.def.Class, i, gr, &job.alloc, n.realID(), n.eph
 		var blk *Blocker
 		for _, l := range lists {
 			if sch.InputIsList {
@@ -122,9 +136,12 @@ func (r *run) newJob() *callJob {
 	return &callJob{}
 }
 
-// recycle keeps d for the next node once nothing refers to it.
+// recycle keeps d for the next node once nothing refers to it. Its call's
+// input map is kept, emptied: a Call is only valid while its node runs.
 func (r *run) recycle(d *callJob) {
-	*d = callJob{}
+	in := d.inputs
+	clear(in)
+	*d = callJob{inputs: in}
 	r.spare = d
 }
 
@@ -282,7 +299,7 @@ func (r *run) finish(d *callJob) {
 	n.execs++
 	for i, b := range d.block {
 		if b != nil && b.Message != "" {
-			r.em.emit(Event{Type: EventError, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Message: "Execution Blocked: " + b.Message})
+			r.em.emit(Event{Type: EventError, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Message: "Execution Blocked: " + b.Message})
 		}
 		if b != nil {
 			d.results[i] = blockedResult(b, len(n.slots))
@@ -455,7 +472,7 @@ func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 	if ui != nil {
 		r.res.Outputs[n.id] = ui
 	}
-	r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Output: ui})
+	r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Output: ui})
 	r.unbind(n)
 	r.unpin(n)
 	r.wake(n)
@@ -473,7 +490,7 @@ func (r *run) pinNotReexecutable(n *rnode) {
 	n.keepPinned = true
 	for i, s := range n.slots {
 		r.tr.Pin(s)
-		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: i})
+		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Slot: i})
 	}
 }
 

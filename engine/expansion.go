@@ -90,11 +90,11 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 		}
 		gen.ids = append(gen.ids, id)
 		def := newNodes[id]
-		display := n.display
+		display := n.displayID()
 		if def.DisplayID != "" {
 			display = def.DisplayID
 		}
-		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.real, display: display, gen: gen}
+		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.realID(), display: display, gen: gen}
 		for _, v := range def.Inputs {
 			if ref, isRef := v.(Ref); isRef {
 				if d := r.eph[ref.Node]; d != nil && d.gen != gen && !slices.Contains(gen.deps, d.gen) {
@@ -242,8 +242,12 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 	}
 	r.markGen++
 	gen := r.markGen
-	consumers := append(n.waiters, n.lazyBinders...)
-	n.waiters, n.lazyBinders = nil, nil
+	var lazy []*rnode
+	if n.ext != nil {
+		lazy, n.ext.lazyBinders = n.ext.lazyBinders, nil
+	}
+	consumers := append(n.waiters, lazy...)
+	n.waiters = nil
 	for _, c := range consumers {
 		if c.mark == gen {
 			continue
@@ -267,7 +271,7 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 				}
 				continue
 			}
-			item := n.fwd[b.out]
+			item := n.fwded()[b.out]
 			ref, isRef := item.(Ref)
 			if !isRef {
 				b.src, b.lit, b.lazy = nil, item, false
@@ -297,7 +301,7 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 	if ui != nil {
 		r.res.Outputs[n.id] = ui
 	}
-	r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Output: ui})
+	r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Output: ui})
 	for _, c := range consumers {
 		r.readyIfFree(c)
 	}
@@ -311,11 +315,11 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 // redirected to n's targets, so chains never grow: a loop of any length
 // is one hop.
 func (r *run) setForward(n *rnode, items []any) error {
-	n.fwd = make([]any, len(items))
+	n.x().fwd = make([]any, len(items))
 	for i, item := range items {
 		ref, isRef := item.(Ref)
 		if !isRef {
-			n.fwd[i] = item
+			n.fwded()[i] = item
 			if hasResource(item) {
 				// Held as long as n is: a re-execution downstream may
 				// resolve through n again.
@@ -329,19 +333,19 @@ func (r *run) setForward(n *rnode, items []any) error {
 			return fmt.Errorf("expansion output %d: %w", i, err)
 		}
 		if isLit {
-			n.fwd[i] = lit
+			n.fwded()[i] = lit
 			continue
 		}
-		n.fwd[i] = Ref{Node: p.id, Out: out}
+		n.fwded()[i] = Ref{Node: p.id, Out: out}
 		r.holdFwd(n, p)
 	}
 	from := n.x().fwdFrom
 	n.x().fwdFrom = nil
 	for _, f := range from {
-		for i, item := range f.fwd {
+		for i, item := range f.fwded() {
 			if ref, ok := item.(Ref); ok && ref.Node == n.id {
-				f.fwd[i] = n.fwd[ref.Out]
-				if t, ok := n.fwd[ref.Out].(Ref); ok {
+				f.fwded()[i] = n.fwded()[ref.Out]
+				if t, ok := n.fwded()[ref.Out].(Ref); ok {
 					tn, _ := r.node(t.Node)
 					r.holdFwd(f, tn)
 				}

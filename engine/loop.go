@@ -85,7 +85,7 @@ func (r *run) dispatch() {
 		}
 		n.state = stRunning
 		r.running++
-		r.em.emit(Event{Type: EventExecuting, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class})
+		r.em.emit(Event{Type: EventExecuting, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class})
 		if r.par == 1 {
 			r.finish(exec(r.ctx, job))
 		} else {
@@ -130,7 +130,7 @@ func (r *run) cycle() {
 	}
 	blame := path[0]
 	for _, p := range path {
-		if p.display != p.id {
+		if p.displayID() != p.id {
 			blame = p
 			break
 		}
@@ -140,11 +140,11 @@ func (r *run) cycle() {
 		ids[i] = string(p.id)
 	}
 	err := fmt.Errorf("%w among %v", ErrCycle, ids)
-	if blame.display != blame.id {
-		if d, ok := r.nodes[blame.display]; ok {
+	if blame.displayID() != blame.id {
+		if d, ok := r.nodes[blame.displayID()]; ok {
 			blame = d
 		} else {
-			r.err = &NodeError{Node: blame.real, ID: blame.display, Class: blame.def.Class, Type: TypeCycle, Err: err}
+			r.err = &NodeError{Node: blame.realID(), ID: blame.displayID(), Class: blame.def.Class, Type: TypeCycle, Err: err}
 			r.errNode = blame
 			return
 		}

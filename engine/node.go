@@ -76,7 +76,9 @@ type NotReexecutable interface {
 	NotReexecutable()
 }
 
-// Call is one invocation of a node. It is owned by the worker running it.
+// Call is one invocation of a node. It is owned by the worker running it and
+// valid only until Run (or CheckLazy) returns: the engine reuses the Call and
+// its Inputs map, so a node must not keep either (the values are its own).
 type Call struct {
 	// Node is the id of the node being run (ephemeral id for expanded nodes).
 	Node NodeID

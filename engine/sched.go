@@ -23,46 +23,70 @@ const (
 
 // rnode is the run-time state of one node. Owned by the run goroutine.
 type rnode struct {
-	id, real, display, parent NodeID
-	def                       *Node
-	typ                       *NodeType
-	ext                       *rnodeExt // rarely used state, allocated on first use
-	centry                    *centry
-	gen                       *generation // the expansion that made an ephemeral node
-	waiters                   []*rnode
-	lazyBinders               []*rnode // bindings to n that do not block: forward must find them
-	ins                       []binding
-	slots                     []lifetime.SlotID
-	fwd                       []any // forwarded outputs: Ref or literal, per slot
-	waitBuf                   [1]*rnode
-	slotBuf                   [2]lifetime.SlotID
-	blockers                  int32
-	nbind                     int32 // bindings from pending nodes to this node's slots
-	pinCount                  int32 // expanders pinning this node
-	execs                     int32
-	mark                      uint32
-	vi                        int32 // validation index of an original node, else -1
-	state                     nstate
-	eph                       bool
-	queued                    bool // on the scheduling worklist
-	pinnedOut                 bool // output node or target
-	finished                  bool // counted as finished in gen
-	upPinned                  bool // its upstream is pinned (an expander under restrict or auto)
-	potential                 bool // idle, but bound: a lazy or pinned reader may still need it
-	pinHeld                   bool // held (and potential) because it is pinned while idle
-	keepPinned                bool // outputs pinned for the run (NotReexecutable)
+	id         NodeID
+	info       *ephDef // an ephemeral node's origin; nil for original nodes
+	def        *Node
+	typ        *NodeType
+	ext        *rnodeExt // rarely used state, allocated on first use
+	centry     *centry
+	waiters    []*rnode
+	ins        []binding
+	slots      []lifetime.SlotID
+	waitBuf    [1]*rnode
+	slotBuf    [2]lifetime.SlotID
+	blockers   int32
+	nbind      int32 // bindings from pending nodes to this node's slots
+	pinCount   int32 // expanders pinning this node
+	execs      int32
+	mark       uint32
+	vi         int32 // validation index of an original node, else -1
+	state      nstate
+	eph        bool
+	queued     bool // on the scheduling worklist
+	pinnedOut  bool // output node or target
+	finished   bool // counted as finished in gen
+	upPinned   bool // its upstream is pinned (an expander under restrict or auto)
+	potential  bool // idle, but bound: a lazy or pinned reader may still need it
+	pinHeld    bool // held (and potential) because it is pinned while idle
+	keepPinned bool // outputs pinned for the run (NotReexecutable)
 }
 
 // rnodeExt is the state only lazy, expanding, forwarded or pinned nodes
 // use; kept apart so the common node stays small.
 type rnodeExt struct {
-	requested map[string]bool // lazy inputs asked for
-	pins      []*rnode        // nodes this pending expander pins
-	pinFwd    []*rnode        // nodes pinned on this forwarded node's behalf
-	fwdHeld   []*rnode        // nodes this forwarded node's outputs come from (held)
-	fwdFrom   []*rnode        // forwarded nodes whose outputs come from this node
-	fwdLits   []any           // forwarded literal outputs holding device values
-	sub       *subgraphWait   // an expanded node waiting for its subgraph
+	requested   map[string]bool // lazy inputs asked for
+	lazyBinders []*rnode        // bindings to n that do not block: forward must find them
+	fwd         []any           // forwarded outputs: Ref or literal, per slot
+	pins        []*rnode        // nodes this pending expander pins
+	pinFwd      []*rnode        // nodes pinned on this forwarded node's behalf
+	fwdHeld     []*rnode        // nodes this forwarded node's outputs come from (held)
+	fwdFrom     []*rnode        // forwarded nodes whose outputs come from this node
+	fwdLits     []any           // forwarded literal outputs holding device values
+	sub         *subgraphWait   // an expanded node waiting for its subgraph
+}
+
+// realID is the original node n stands for (n itself when original).
+func (n *rnode) realID() NodeID {
+	if n.info == nil {
+		return n.id
+	}
+	return n.info.real
+}
+
+// displayID is the node n is shown as (n itself when original).
+func (n *rnode) displayID() NodeID {
+	if n.info == nil {
+		return n.id
+	}
+	return n.info.display
+}
+
+// gen is the expansion that made n; nil for original nodes.
+func (n *rnode) gen() *generation {
+	if n.info == nil {
+		return nil
+	}
+	return n.info.gen
 }
 
 // x returns n's extension, allocating it.
@@ -71,6 +95,15 @@ func (n *rnode) x() *rnodeExt {
 		n.ext = &rnodeExt{}
 	}
 	return n.ext
+}
+
+// fwded returns n's forwarded outputs (Ref or literal, per slot); nil
+// unless n forwards to its subgraph.
+func (n *rnode) fwded() []any {
+	if n.ext == nil {
+		return nil
+	}
+	return n.ext.fwd
 }
 
 func (n *rnode) fwdHeldList() []*rnode {
@@ -82,17 +115,18 @@ func (n *rnode) fwdHeldList() []*rnode {
 
 // binding is one input of a pending node: a literal or a producer slot.
 type binding struct {
-	name    string
-	lit     any
-	src     *rnode
-	out     int
+	name  string
+	lit   any
+	ref   Ref    // the link as written, delivered to RawLink inputs
+	src   *rnode
+	named *rnode // the node a RawLink names, held while the consumer is pending
+	out   int
+
 	lazy    bool // declared lazy and not requested yet
 	raw     bool
-	ref     Ref    // the link as written, delivered to RawLink inputs
-	litHeld bool   // lit holds device values (a forwarded literal result)
-	named   *rnode // the node a RawLink names, held while the consumer is pending
-	counted bool   // holds a reader count on src's slot
-	result  bool   // an expansion result link (wait mode)
+	litHeld bool // lit holds device values (a forwarded literal result)
+	counted bool // holds a reader count on src's slot
+	result  bool // an expansion result link (wait mode)
 }
 
 func (n *rnode) slot(out int) lifetime.SlotID { return n.slots[out] }
@@ -202,21 +236,21 @@ func (r *run) node(id NodeID) (*rnode, error) {
 	if n, ok := r.nodes[id]; ok {
 		return n, nil
 	}
-	def, parent, real, display, ok := r.lookup(id)
+	def, parent, _, _, ok := r.lookup(id)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrMissingNode, id)
 	}
-	var gen *generation
+	var info *ephDef
 	if parent != "" {
-		gen = r.eph[id].gen
-		gen.unfinished++
+		info = r.eph[id]
+		info.gen.unfinished++
 	}
 	t, ok := r.e.reg.Lookup(def.Class)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (node %s)", ErrUnknownClass, def.Class, id)
 	}
 	n := &rnode{}
-	r.initNode(n, id, def, t, parent, real, display, gen)
+	r.initNode(n, id, def, t, info)
 	r.nodes[id] = n
 	return n, nil
 }
@@ -232,12 +266,12 @@ func (r *run) origNode(i int32) *rnode {
 
 func (r *run) initOrig(i int32) {
 	vn := &r.v.vnodes[i]
-	r.initNode(&r.orig[i], vn.id, vn.out, vn.typ, "", vn.id, vn.id, nil)
+	r.initNode(&r.orig[i], vn.id, vn.out, vn.typ, nil)
 	r.orig[i].vi = i
 }
 
-func (r *run) initNode(n *rnode, id NodeID, def *Node, t *NodeType, parent, real, display NodeID, gen *generation) {
-	*n = rnode{id: id, def: def, typ: t, parent: parent, real: real, display: display, eph: parent != "", gen: gen, vi: -1}
+func (r *run) initNode(n *rnode, id NodeID, def *Node, t *NodeType, info *ephDef) {
+	*n = rnode{id: id, def: def, typ: t, info: info, eph: info != nil, vi: -1}
 	if k := len(t.Schema.Outputs); k <= len(n.slotBuf) {
 		n.slots = n.slotBuf[:k]
 	} else {
@@ -381,7 +415,7 @@ func (r *run) pinIfExpander(n *rnode) {
 // read. Without this, a lazy request could meet an input released while
 // nothing counted it: a late edge in a static graph.
 func (r *run) makePotential(p *rnode) {
-	if p.potential || p.state != stIdle || p.ins != nil || p.fwd != nil {
+	if p.potential || p.state != stIdle || p.ins != nil || p.fwded() != nil {
 		return
 	}
 	p.potential = true
@@ -413,7 +447,10 @@ func (r *run) unhold(p *rnode) {
 	if p.potential && p.state == stIdle && p.nbind == 0 {
 		p.potential = false
 		ins := p.ins
-		p.ins, p.lazyBinders = nil, nil
+		p.ins = nil
+		if p.ext != nil {
+			p.ext.lazyBinders = nil
+		}
 		r.unbindList(ins)
 		p.upPinned = false
 		r.unpin(p)
@@ -448,7 +485,7 @@ func (r *run) bindLinkHint(n *rnode, b *binding, ref Ref, hint int32) error {
 	var isLit bool
 	var err error
 	if hint >= 0 {
-		if p = r.origNode(hint); p.fwd != nil || ref.Out < 0 || ref.Out >= len(p.typ.Schema.Outputs) {
+		if p = r.origNode(hint); p.fwded() != nil || ref.Out < 0 || ref.Out >= len(p.typ.Schema.Outputs) {
 			p = nil
 		}
 		out = ref.Out
@@ -467,7 +504,7 @@ func (r *run) bindLinkHint(n *rnode, b *binding, ref Ref, hint int32) error {
 	r.tr.AddReader(p.slot(out))
 	r.hold(p)
 	if b.lazy || n.potential { // a binding that does not block: forward must find it
-		p.lazyBinders = append(p.lazyBinders, n)
+		p.x().lazyBinders = append(p.x().lazyBinders, n)
 	}
 	if b.lazy || n.potential {
 		if p.state == stIdle {
@@ -502,7 +539,7 @@ func (r *run) bindRaw(n *rnode, b *binding, ref Ref) error {
 	r.tr.AddReader(p.slot(out))
 	r.hold(p)
 	if n.potential {
-		p.lazyBinders = append(p.lazyBinders, n)
+		p.x().lazyBinders = append(p.x().lazyBinders, n)
 		if p.state == stIdle {
 			r.makePotential(p)
 		}
@@ -524,10 +561,10 @@ func (r *run) resolve(ref Ref) (p *rnode, out int, lit any, isLit bool, err erro
 		if nout := len(p.typ.Schema.Outputs); ref.Out < 0 || ref.Out >= nout {
 			return nil, 0, nil, false, fmt.Errorf("%w: [%q, %d] (class %s has %d outputs)", ErrBadOutput, ref.Node, ref.Out, p.def.Class, nout)
 		}
-		if p.fwd == nil {
+		if p.fwded() == nil {
 			return p, ref.Out, nil, false, nil
 		}
-		switch item := p.fwd[ref.Out].(type) {
+		switch item := p.fwded()[ref.Out].(type) {
 		case Ref:
 			ref = item
 		default:
@@ -567,7 +604,7 @@ func (r *run) need(n, p *rnode, out int) error {
 // reexecute runs p again because n needs its released slot out.
 func (r *run) reexecute(p *rnode, out int, n *rnode) error {
 	if !r.pol.Strategy.Reexecutes() {
-		return &lifetime.RestrictError{Expander: string(n.real), Target: string(p.id)}
+		return &lifetime.RestrictError{Expander: string(n.realID()), Target: string(p.id)}
 	}
 	for _, s := range p.slots {
 		r.tr.Reset(s)
@@ -578,7 +615,7 @@ func (r *run) reexecute(p *rnode, out int, n *rnode) error {
 	}
 	r.res.Stats.Reexecutions++
 	r.res.Stats.Reexecuted = append(r.res.Stats.Reexecuted, Reexecution{Node: p.id, Slot: out, Cause: n.id})
-	r.em.emit(Event{Type: EventReexecuted, Node: p.id, Display: p.display, Real: p.real, Class: p.def.Class, Slot: out, Cause: n.id})
+	r.em.emit(Event{Type: EventReexecuted, Node: p.id, Display: p.displayID(), Real: p.realID(), Class: p.def.Class, Slot: out, Cause: n.id})
 	r.schedule(p)
 	return nil
 }
@@ -587,7 +624,9 @@ func (r *run) reexecute(p *rnode, out int, n *rnode) error {
 func (r *run) unbind(n *rnode) {
 	r.unbindList(n.ins)
 	n.ins = nil
-	n.lazyBinders = nil
+	if n.ext != nil {
+		n.ext.lazyBinders = nil
+	}
 }
 
 func (r *run) unbindList(ins []binding) {
@@ -628,7 +667,7 @@ func (r *run) hold(p *rnode) {
 	p.nbind++
 	if p.finished {
 		p.finished = false
-		p.gen.unfinished++
+		p.gen().unfinished++
 	}
 }
 
@@ -644,8 +683,8 @@ func (r *run) maybeCollect(n *rnode) {
 		}
 	}
 	n.finished = true
-	n.gen.unfinished--
-	r.maybeDropGen(n.gen)
+	n.gen().unfinished--
+	r.maybeDropGen(n.gen())
 }
 
 // dropGen forgets every node of a finished generation.
@@ -677,7 +716,7 @@ func (r *run) dropGen(g *generation) {
 	r.ephMu.Unlock()
 	for _, id := range g.ids {
 		n, ok := r.nodes[id]
-		if !ok || n.gen != g {
+		if !ok || n.gen() != g {
 			continue
 		}
 		for _, t := range slices.Clone(n.fwdHeldList()) {
@@ -723,7 +762,7 @@ func (r *run) pinUpstream(n *rnode) {
 		n.x().pins = append(n.x().pins, a)
 	})
 	if n.ext != nil && len(n.ext.pins) > 0 {
-		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: len(n.ext.pins)})
+		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Slot: len(n.ext.pins)})
 	}
 }
 
@@ -745,12 +784,12 @@ func (r *run) pinNode(p *rnode) {
 	if p.pinCount > 1 {
 		return
 	}
-	if p.state == stIdle && p.fwd == nil {
+	if p.state == stIdle && p.fwded() == nil {
 		p.pinHeld = true // its own inputs count as read while it is pinned
 		r.hold(p)
 		r.makePotential(p)
 	}
-	if p.fwd != nil {
+	if p.fwded() != nil {
 		r.pinForwardTargets(p)
 		return
 	}
@@ -760,7 +799,7 @@ func (r *run) pinNode(p *rnode) {
 }
 
 func (r *run) pinForwardTargets(p *rnode) {
-	for _, item := range p.fwd {
+	for _, item := range p.fwded() {
 		if ref, ok := item.(Ref); ok {
 			if t, _, _, isLit, err := r.resolve(ref); err == nil && !isLit {
 				r.pinNode(t)
@@ -779,7 +818,7 @@ func (r *run) unpinNode(p *rnode) {
 		p.pinHeld = false
 		defer r.unhold(p)
 	}
-	if p.fwd != nil {
+	if p.fwded() != nil {
 		fw := p.x().pinFwd
 		p.x().pinFwd = nil
 		for _, t := range fw {
@@ -836,7 +875,7 @@ func (r *run) onRelease(owner any, out int) {
 		r.e.cache.remove(n.centry)
 		n.centry = nil
 	}
-	r.em.emit(Event{Type: EventReleased, Node: n.id, Display: n.display, Real: n.real, Class: n.def.Class, Slot: out})
+	r.em.emit(Event{Type: EventReleased, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Slot: out})
 }
 
 // fail records the first error of the run.
@@ -860,5 +899,5 @@ func (r *run) fail(n *rnode, typ string, err error) {
 		return
 	}
 	r.errNode = n
-	r.err = wrapNode(err, n.real, n.id, n.def.Class, typ)
+	r.err = wrapNode(err, n.realID(), n.id, n.def.Class, typ)
 }

@@ -110,10 +110,7 @@ func validate(reg *Registry, wf Workflow, targets []NodeID) (*validated, error) 
 		return nil, err
 	}
 	v := &validator{reg: reg, wf: wf, index: make(map[NodeID]int32, len(wf)), nodes: make([]vnode, 0, len(wf))}
-	v.discover(outputs)
-	for i := range v.nodes {
-		v.check(&v.nodes[i])
-	}
+	v.discover(outputs) // checks each node too
 	v.findCycles()
 	return v.result(outputs)
 }
@@ -226,7 +223,8 @@ type vlink struct {
 	to    int32
 }
 
-// discover finds every node reachable from outputs through links.
+// discover finds every node reachable from outputs through links, and
+// checks each.
 func (v *validator) discover(outputs []NodeID) {
 	var stack []int32
 	add := func(id NodeID) int32 {
@@ -262,7 +260,12 @@ func (v *validator) discover(outputs []NodeID) {
 		for k := range links {
 			links[k].to = add(links[k].ref.Node)
 		}
-		v.nodes[i].links = links // v.nodes may have grown: index, not a pointer
+		// v.nodes may have grown: index, not a pointer. The node is checked
+		// now, while its definition is in cache: its producers' types are
+		// known.
+		n := &v.nodes[i]
+		n.links = links
+		v.check(n)
 	}
 }
 
@@ -313,7 +316,7 @@ func (v *validator) check(n *vnode) {
 		}
 		n.out.Inputs[name] = val
 	}
-	declared := v.declaredInputs(n.typ)
+	present := 0 // declared inputs the workflow sets
 	for i := range s.Inputs {
 		in := &s.Inputs[i]
 		if in.Hidden != NotHidden {
@@ -326,6 +329,7 @@ func (v *validator) check(n *vnode) {
 			}
 			continue
 		}
+		present++
 		if _, isLink := raw.(Ref); isLink {
 			l, _ := n.link(in.Name)
 			got, ok := v.linkType(n, l)
@@ -357,21 +361,8 @@ func (v *validator) check(n *vnode) {
 	}
 	// Undeclared and hidden inputs: links must resolve; literals are only
 	// unwrapped.
-	for _, l := range n.links {
-		if declared[l.input] {
-			continue
-		}
-		if got, ok := v.linkType(n, l); ok && skipTypes {
-			types[l.input] = got
-		}
-	}
-	for name, raw := range n.def.Inputs {
-		if declared[name] {
-			continue
-		}
-		if val, ok := unwrapLiteral(raw); ok {
-			set(name, val)
-		}
+	if present < len(n.def.Inputs) {
+		v.checkUndeclared(n, types, set)
 	}
 	if hasValidator {
 		in := ValidationInput{Values: make(map[string]any, len(n.out.Inputs)), Types: types}
@@ -397,6 +388,29 @@ func (v *validator) check(n *vnode) {
 				ve.Type = TypeCustomValidation
 			}
 			n.errs = append(n.errs, ve)
+		}
+	}
+}
+
+// checkUndeclared checks the inputs n sets that its class does not
+// declare (or declares hidden): links must resolve; literals are only
+// unwrapped.
+func (v *validator) checkUndeclared(n *vnode, types map[string]string, set func(string, any)) {
+	declared := v.declaredInputs(n.typ)
+	for _, l := range n.links {
+		if declared[l.input] {
+			continue
+		}
+		if got, ok := v.linkType(n, l); ok && types != nil {
+			types[l.input] = got
+		}
+	}
+	for name, raw := range n.def.Inputs {
+		if declared[name] {
+			continue
+		}
+		if val, ok := unwrapLiteral(raw); ok {
+			set(name, val)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"sync"
 	"testing"
@@ -118,7 +119,7 @@ func (c *capture) nodeType() *engine.NodeType {
 		Runner: engine.RunFunc(func(_ context.Context, call *engine.Call) (engine.Result, error) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			c.got = append(c.got, call.Inputs)
+			c.got = append(c.got, maps.Clone(call.Inputs)) // a Call is reused after Run
 			return engine.Result{}, nil
 		}),
 	}
