@@ -117,7 +117,7 @@ func (n *rnode) fwdHeldList() []*rnode {
 type binding struct {
 	name  string
 	lit   any
-	ref   Ref    // the link as written, delivered to RawLink inputs
+	ref   Ref // the link as written, delivered to RawLink inputs
 	src   *rnode
 	named *rnode // the node a RawLink names, held while the consumer is pending
 	out   int
