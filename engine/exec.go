@@ -347,15 +347,18 @@ func (r *run) freeOrphans(d *callJob) {
 // traceEnd records a finished step: new values, reads and working memory.
 func (r *run) traceEnd(d *callJob, outs [][]any) {
 	var newBytes int64
-	for _, vals := range outs {
-		lifetime.Resources(vals, func(x lifetime.Resource) {
-			if b, ok := x.(*Buffer); ok {
-				r.trace.Produce(d.step, lifetime.ValueID(b.ID()), b.Bytes())
-				if r.e.refs.Holders(x) == 0 {
-					newBytes += b.Bytes()
-				}
+	produce := func(x lifetime.Resource) {
+		if b, ok := x.(*Buffer); ok {
+			r.trace.Produce(d.step, lifetime.ValueID(b.ID()), b.Bytes())
+			if r.e.refs.Holders(x) == 0 {
+				newBytes += b.Bytes()
 			}
-		})
+		}
+	}
+	for _, vals := range outs {
+		for _, v := range vals { // element by element: boxing vals would allocate
+			lifetime.Resources(v, produce)
+		}
 	}
 	r.trace.Work(d.step, max(0, d.alloc.peak-newBytes))
 	r.trace.End(d.step)

@@ -196,11 +196,9 @@ func (r *run) end() {
 			_ = r.e.refs.Drop(n.ext.sub.held)
 			n.ext.sub.held = nil
 		}
-		for _, s := range n.slots {
-			r.tr.Discard(s)
-		}
 		n.slots = nil
 	})
+	r.tr.DiscardAll()
 	for g := range r.gens {
 		r.releaseGen(g)
 	}

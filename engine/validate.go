@@ -732,9 +732,10 @@ func (v *validator) findCycles() {
 	low := make([]int32, n)
 	onStack := make([]bool, n)
 	v.comp = make([]int32, n)
-	var stack []int32
+	// Both stacks can hold every node (a chain): sized once.
+	stack := make([]int32, 0, n)
 	type frame struct{ node, next int32 }
-	var calls []frame
+	calls := make([]frame, 0, n)
 	counter := int32(0)
 	visit := func(w int32) {
 		counter++

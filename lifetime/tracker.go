@@ -195,7 +195,9 @@ func (t *Tracker) Produce(s SlotID, vals []any) {
 	}
 	sl.state = Live
 	sl.vals = vals
-	t.refs.Hold(vals)
+	for _, v := range vals { // element by element: boxing vals would allocate
+		t.refs.Hold(v)
+	}
 	if t.level >= policy.ReleaseUnreferenced {
 		t.maybeRelease(s)
 	}
@@ -227,6 +229,18 @@ func (t *Tracker) Discard(s SlotID) {
 	t.free = append(t.free, s)
 }
 
+// DiscardAll discards every slot, as Discard would one by one, and
+// forgets them: slot ids start again from zero.
+func (t *Tracker) DiscardAll() {
+	for i := range t.slots {
+		if sl := &t.slots[i]; sl.state == Live {
+			t.drop(sl.vals)
+		}
+	}
+	clear(t.slots)
+	t.slots, t.free = t.slots[:0], t.free[:0]
+}
+
 func (t *Tracker) maybeRelease(s SlotID) {
 	sl := &t.slots[s]
 	if sl.state != Live || sl.readers > 0 || sl.pins > 0 {
@@ -242,8 +256,10 @@ func (t *Tracker) maybeRelease(s SlotID) {
 }
 
 func (t *Tracker) drop(vals []any) {
-	if err := t.refs.Drop(vals); err != nil {
-		t.errs = append(t.errs, err)
+	for _, v := range vals {
+		if err := t.refs.Drop(v); err != nil {
+			t.errs = append(t.errs, err)
+		}
 	}
 }
 
