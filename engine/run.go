@@ -106,8 +106,13 @@ func (e *Engine) Run(ctx context.Context, wf Workflow, ro RunOptions) (*RunResul
 		res.Status, res.Err = StatusInvalid, err
 		return res, err
 	}
+	e.execute(ctx, v, ro, pol, em, res)
+	return res, res.Err
+}
+
+// execute runs a validated workflow: the scheduler, without validation.
+func (e *Engine) execute(ctx context.Context, v *validated, ro RunOptions, pol policy.Policy, em *emitter, res *RunResult) {
 	r := newRun(ctx, e, v, ro.Targets, pol, em, res)
 	r.timelineOn = ro.Timeline
 	r.execute()
-	return res, res.Err
 }

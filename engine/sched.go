@@ -226,7 +226,7 @@ func (r *run) lookup(id NodeID) (def *Node, parent, real, display NodeID, ok boo
 
 // node returns the rnode of id, creating it idle.
 func (r *run) node(id NodeID) (*rnode, error) {
-	if i, ok := r.v.index[id]; ok {
+	if i, ok := r.v.index.get(id); ok {
 		n := &r.orig[i]
 		if n.typ == nil {
 			r.initOrig(i)

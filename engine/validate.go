@@ -47,7 +47,7 @@ type validated struct {
 	// index numbers the nodes reachable from the outputs; vnodes[i].out
 	// is node i with its literals coerced (INT to int64, FLOAT to float64,
 	// ...) and Literal wrappers unwrapped (a clone when changed).
-	index  map[NodeID]int32
+	index  *idIndex
 	vnodes []vnode
 	// errs has the validation errors by node, also for outputs skipped
 	// while others run. Only nodes with errors of their own appear.
@@ -56,7 +56,7 @@ type validated struct {
 
 // def returns the definition of an original node as the run sees it.
 func (v *validated) def(id NodeID) (*Node, bool) {
-	if i, ok := v.index[id]; ok {
+	if i, ok := v.index.get(id); ok {
 		return v.vnodes[i].out, true
 	}
 	n, ok := v.wf[id]
@@ -109,7 +109,7 @@ func validate(reg *Registry, wf Workflow, targets []NodeID) (*validated, error) 
 	if err != nil {
 		return nil, err
 	}
-	v := &validator{reg: reg, wf: wf, index: make(map[NodeID]int32, len(wf)), nodes: make([]vnode, 0, len(wf))}
+	v := &validator{reg: reg, wf: wf, index: newIDIndex(len(wf)), nodes: make([]vnode, 0, len(wf))}
 	v.discover(outputs) // checks each node too
 	v.findCycles()
 	return v.result(outputs)
@@ -193,7 +193,7 @@ func joinIDs(ids []NodeID, f func(NodeID) string) string {
 type validator struct {
 	reg   *Registry
 	wf    Workflow
-	index map[NodeID]int32
+	index *idIndex // numbers nodes as discovered: nodes[i] is index i
 	nodes []vnode
 	// comp is each node's strongly connected component; components are
 	// numbered producers first (Tarjan's order for consumer->producer edges).
@@ -228,16 +228,16 @@ type vlink struct {
 func (v *validator) discover(outputs []NodeID) {
 	var stack []int32
 	add := func(id NodeID) int32 {
-		if i, ok := v.index[id]; ok {
+		i, p, ok := v.index.find(id)
+		if ok {
 			return i
 		}
 		def, ok := v.wf[id]
 		if !ok {
 			return -1
 		}
-		i := int32(len(v.nodes))
+		i = v.index.insert(p, id)
 		t, _ := v.reg.Lookup(def.Class)
-		v.index[id] = i
 		v.nodes = append(v.nodes, vnode{id: id, def: def, typ: t, out: def})
 		stack = append(stack, i)
 		return i
@@ -882,7 +882,7 @@ func (v *validator) result(outputs []NodeID) (*validated, error) {
 	seen := make([]int32, len(v.nodes)) // stamp: output number + 1
 	var stack []int32
 	for k, o := range outputs {
-		i := v.index[o]
+		i, _ := v.index.get(o)
 		if !bad[v.comp[i]] {
 			good = append(good, o)
 			continue

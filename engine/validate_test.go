@@ -789,14 +789,21 @@ func TestValidateLongChain(t *testing.T) {
 	}
 }
 
-func BenchmarkValidateChain100k(b *testing.B) {
+// BenchmarkValidateChain reports validation's share of BenchmarkChain:
+// ns per node of validating a chain.
+func BenchmarkValidateChain(b *testing.B) {
 	reg := vtRegistry()
-	wf := vtChain(100_000)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := validate(reg, wf, nil); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{1_000, 100_000, 1_000_000} {
+		wf := vtChain(n)
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := validate(reg, wf, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/node")
+		})
 	}
 }
 
