@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -308,5 +310,53 @@ func TestUnknownClassInExpansion(t *testing.T) {
 	res := h.run(wf, policy.Default())
 	if res.Status != engine.StatusError || !errors.Is(res.Err, engine.ErrMissingNode) {
 		t.Fatalf("%v %v", res.Status, res.Err)
+	}
+}
+
+// A reused Call carries nothing from the node before: each call sees
+// exactly its own inputs, under parallelism 1 (one Call reused throughout)
+// and 4.
+func TestCallInputsAreFresh(t *testing.T) {
+	check := func(want ...string) engine.Runner {
+		return engine.RunFunc(func(_ context.Context, c *engine.Call) (engine.Result, error) {
+			got, w := slices.Sorted(maps.Keys(c.Inputs)), want
+			if c.Node == "xy0" {
+				w = []string{"y"} // the first has no x
+			}
+			if !slices.Equal(got, w) {
+				return engine.Result{}, fmt.Errorf("node %s sees inputs %v, want %v", c.Node, got, w)
+			}
+			if c.Class == "Out" {
+				return engine.Result{}, nil
+			}
+			return engine.Outputs(int64(len(got))), nil
+		})
+	}
+	reg := engine.NewRegistry().MustRegister(
+		&engine.NodeType{Class: "XY", Schema: engine.Schema{Inputs: []engine.InputSpec{{Name: "x", Type: "*", Optional: true}, {Name: "y", Type: "INT"}}, Outputs: outs("INT")}, Runner: check("x", "y")},
+		&engine.NodeType{Class: "Z", Schema: engine.Schema{Inputs: []engine.InputSpec{{Name: "z", Type: "*"}}, Outputs: outs("INT")}, Runner: check("z")},
+		&engine.NodeType{Class: "Out", Schema: engine.Schema{Inputs: []engine.InputSpec{{Name: "z", Type: "*"}}, OutputNode: true}, Runner: check("z")},
+	)
+	// xy0 -> z0 -> xy1 -> z1 -> ... -> out: the two kinds alternate.
+	wf := engine.Workflow{}
+	var prev engine.NodeID
+	for i := range 20 {
+		xy, z := engine.NodeID(fmt.Sprint("xy", i)), engine.NodeID(fmt.Sprint("z", i))
+		wf[xy] = &engine.Node{Class: "XY", Inputs: map[string]any{"y": int64(i)}}
+		if prev != "" {
+			wf[xy].Inputs["x"] = engine.Ref{Node: prev}
+		}
+		wf[z] = &engine.Node{Class: "Z", Inputs: map[string]any{"z": engine.Ref{Node: xy}}}
+		prev = z
+	}
+	wf["out"] = &engine.Node{Class: "Out", Inputs: map[string]any{"z": engine.Ref{Node: prev}}}
+	for _, par := range []int{1, 4} {
+		e, err := engine.New(engine.Options{Registry: reg, Parallelism: par, Cache: engine.CacheMode{Kind: engine.CacheNone}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := e.Run(context.Background(), wf, engine.RunOptions{}); err != nil || res.Stats.Executions != 41 {
+			t.Fatalf("parallelism %d: %v (%d executions)", par, err, res.Stats.Executions)
+		}
 	}
 }
