@@ -227,6 +227,12 @@ type vlink struct {
 // checks each.
 func (v *validator) discover(outputs []NodeID) {
 	var stack []int32
+	// slab has every node's links, back to back, in the order found; node
+	// i's are slab[lo[i]:hi[i]]. Sized for one link a node.
+	slab := make([]vlink, 0, len(v.wf))
+	lo, hi := make([]int32, 0, len(v.wf)), make([]int32, 0, len(v.wf))
+	var lastClass string
+	var lastType *NodeType
 	add := func(id NodeID) int32 {
 		i, p, ok := v.index.find(id)
 		if ok {
@@ -237,8 +243,12 @@ func (v *validator) discover(outputs []NodeID) {
 			return -1
 		}
 		i = v.index.insert(p, id)
-		t, _ := v.reg.Lookup(def.Class)
-		v.nodes = append(v.nodes, vnode{id: id, def: def, typ: t, out: def})
+		if def.Class != lastClass || lastType == nil { // chains repeat a class
+			lastClass = def.Class
+			lastType, _ = v.reg.Lookup(def.Class)
+		}
+		v.nodes = append(v.nodes, vnode{id: id, def: def, typ: lastType, out: def})
+		lo, hi = append(lo, 0), append(hi, 0)
 		stack = append(stack, i)
 		return i
 	}
@@ -248,24 +258,31 @@ func (v *validator) discover(outputs []NodeID) {
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		var links []vlink
+		start := len(slab)
 		for name, val := range v.nodes[i].def.Inputs {
 			if r, ok := val.(Ref); ok {
-				links = append(links, vlink{input: name, ref: r, to: -1})
+				slab = append(slab, vlink{input: name, ref: r, to: -1})
 			}
 		}
+		links := slab[start:len(slab):len(slab)]
 		if len(links) > 1 {
 			slices.SortFunc(links, func(a, b vlink) int { return strings.Compare(a.input, b.input) })
 		}
 		for k := range links {
 			links[k].to = add(links[k].ref.Node)
 		}
+		lo[i], hi[i] = int32(start), int32(len(slab))
 		// v.nodes may have grown: index, not a pointer. The node is checked
 		// now, while its definition is in cache: its producers' types are
 		// known.
 		n := &v.nodes[i]
 		n.links = links
 		v.check(n)
+	}
+	// slab may have moved since a node was checked: cut every node's links
+	// from where it ended up.
+	for i := range v.nodes {
+		v.nodes[i].links = slab[lo[i]:hi[i]:hi[i]]
 	}
 }
 
