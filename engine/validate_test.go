@@ -807,6 +807,33 @@ func BenchmarkValidateChain(b *testing.B) {
 	}
 }
 
+// BenchmarkWalkChain is the baseline for BenchmarkValidateChain: the least
+// any validator does, visit every node of the workflow map once and look up
+// each linked id in it. Its ns/node grows with the map, as validation's does.
+func BenchmarkWalkChain(b *testing.B) {
+	for _, n := range []int{1_000, 100_000, 1_000_000} {
+		wf := vtChain(n)
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				found := 0
+				for _, nd := range wf {
+					for _, val := range nd.Inputs {
+						if r, ok := val.(Ref); ok {
+							if _, ok := wf[r.Node]; ok {
+								found++
+							}
+						}
+					}
+				}
+				if found != n+1 {
+					b.Fatalf("%d links found, want %d", found, n+1)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/node")
+		})
+	}
+}
+
 func vdef(v *validated, id NodeID) *Node {
 	n, _ := v.def(id)
 	return n
