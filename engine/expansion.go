@@ -51,7 +51,7 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 			return fmt.Errorf("%w: %q (expanded node %s)", ErrUnknownClass, def.Class, id)
 		}
 		_ = t
-		if old, _, _, _, exists := r.lookup(id); exists {
+		if old, _, exists := r.lookup(id); exists {
 			if !reflect.DeepEqual(old, def) {
 				return fmt.Errorf("%w: expansion node %q already exists with another definition", ErrDuplicateID, id)
 			}
@@ -156,7 +156,7 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 func (r *run) checkLink(newNodes Workflow, ref Ref) error {
 	def, ok := newNodes[ref.Node]
 	if !ok {
-		def, _, _, _, ok = r.lookup(ref.Node)
+		def, _, ok = r.lookup(ref.Node)
 	}
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrMissingNode, ref.Node)
@@ -225,7 +225,7 @@ func (r *run) ancestorIDs(def *Node) map[NodeID]bool {
 				continue
 			}
 			seen[ref.Node] = true
-			if pd, _, _, _, ok := r.lookup(ref.Node); ok {
+			if pd, _, ok := r.lookup(ref.Node); ok {
 				stack = append(stack, pd)
 			}
 		}

@@ -213,15 +213,16 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 	return r
 }
 
-// lookup returns the definition of id as the run sees it.
-func (r *run) lookup(id NodeID) (def *Node, parent, real, display NodeID, ok bool) {
+// lookup returns the definition of id as the run sees it, and where an
+// ephemeral node came from (nil for an original node).
+func (r *run) lookup(id NodeID) (def *Node, info *ephDef, ok bool) {
 	if d, ok := r.v.def(id); ok {
-		return d, "", id, id, true
+		return d, nil, true
 	}
 	if d, ok := r.eph[id]; ok {
-		return d.def, d.parent, d.real, d.display, true
+		return d.def, d, true
 	}
-	return nil, "", "", "", false
+	return nil, nil, false
 }
 
 // node returns the rnode of id, creating it idle.
@@ -236,13 +237,11 @@ func (r *run) node(id NodeID) (*rnode, error) {
 	if n, ok := r.nodes[id]; ok {
 		return n, nil
 	}
-	def, parent, _, _, ok := r.lookup(id)
+	def, info, ok := r.lookup(id)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrMissingNode, id)
 	}
-	var info *ephDef
-	if parent != "" {
-		info = r.eph[id]
+	if info != nil {
 		info.gen.unfinished++
 	}
 	t, ok := r.e.reg.Lookup(def.Class)
@@ -553,7 +552,7 @@ func (r *run) resolve(ref Ref) (p *rnode, out int, lit any, isLit bool, err erro
 	for {
 		p, err = r.node(ref.Node)
 		if err != nil {
-			if _, _, _, _, ok := r.lookup(ref.Node); !ok && r.wasEphemeral(ref.Node) {
+			if _, _, ok := r.lookup(ref.Node); !ok && r.wasEphemeral(ref.Node) {
 				err = fmt.Errorf("%w: %q", ErrCollected, ref.Node)
 			}
 			return nil, 0, nil, false, err

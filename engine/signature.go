@@ -39,7 +39,7 @@ func (r *run) sig(id NodeID) (sigKey, bool) {
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		def, _, _, _, ok := r.lookup(f.id)
+		def, _, ok := r.lookup(f.id)
 		if !ok {
 			r.sigs[f.id] = sigMemo{}
 			stack = stack[:len(stack)-1]
