@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/ebbgraph/ebb/engine/device"
+	"github.com/ebbgraph/ebb/policy"
+)
+
+// CacheKind selects how outputs are kept between runs.
+type CacheKind int
+
+const (
+	// CacheClassic keeps the outputs of the last run (ComfyUI's default).
+	CacheClassic CacheKind = iota
+	// CacheLRU keeps up to N entries across runs, evicting the least
+	// recently used runs' entries first.
+	CacheLRU
+	// CacheNone keeps nothing: every run starts from scratch.
+	CacheNone
+)
+
+// CacheMode is a cache kind plus, for LRU, its size.
+type CacheMode struct {
+	Kind CacheKind
+	Size int
+}
+
+func (m CacheMode) String() string {
+	switch m.Kind {
+	case CacheLRU:
+		return "lru:" + strconv.Itoa(m.Size)
+	case CacheNone:
+		return "none"
+	}
+	return "classic"
+}
+
+// ParseCacheMode parses "classic", "lru:N" (N > 0) or "none".
+func ParseCacheMode(s string) (CacheMode, error) {
+	switch t := strings.ToLower(strings.TrimSpace(s)); {
+	case t == "classic" || t == "":
+		return CacheMode{Kind: CacheClassic}, nil
+	case t == "none":
+		return CacheMode{Kind: CacheNone}, nil
+	case strings.HasPrefix(t, "lru:"):
+		n, err := strconv.Atoi(t[4:])
+		if err != nil || n <= 0 {
+			return CacheMode{}, fmt.Errorf("engine: cache mode %q: lru size must be a positive integer", s)
+		}
+		return CacheMode{Kind: CacheLRU, Size: n}, nil
+	}
+	return CacheMode{}, fmt.Errorf("engine: cache mode %q (want classic, lru:N or none)", s)
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Registry resolves classes. Required.
+	Registry *Registry
+	// Device holds node memory. Nil means an unlimited device.Sim.
+	Device device.Device
+	// Cache is the cross-run output cache mode (default classic).
+	Cache CacheMode
+	// Parallelism bounds concurrent node bodies; 0 means GOMAXPROCS, and 1
+	// runs nodes one at a time in a deterministic order.
+	Parallelism int
+	// Observers get every event of every run.
+	Observers []Observer
+}
+
+// RunOptions configure one run.
+type RunOptions struct {
+	// Targets, when non-nil, restricts the run to these output nodes (and
+	// what they need). An empty non-nil slice is rejected.
+	Targets []NodeID
+	// Policy is the memory policy; nil means policy.Default().
+	Policy *policy.Policy
+	// Observers get this run's events, after the engine's observers.
+	Observers []Observer
+	// Timeline records Stats.Timeline (live bytes after each node).
+	Timeline bool
+}
+
+// Status is how a run ended.
+type Status string
+
+const (
+	StatusSuccess     Status = "success"
+	StatusError       Status = "error"
+	StatusInterrupted Status = "interrupted"
+	StatusInvalid     Status = "invalid"
+)
+
+// RunResult is everything a run reports.
+type RunResult struct {
+	Status Status
+	// Err is nil on success; otherwise a *NodeError (runtime), a
+	// *PromptError (validation) or a context error.
+	Err error
+	// NodeErrors lists validation errors by node, also for runs whose
+	// other outputs were valid and ran.
+	NodeErrors map[NodeID]*NodeValidation
+	// Outputs holds the UI results by node id.
+	Outputs map[NodeID]map[string][]any
+	// Executed lists, in order, the nodes whose bodies ran (expanded nodes
+	// included; re-executions appear again). Cached lists cache hits.
+	Executed []NodeID
+	Cached   []NodeID
+	Stats    Stats
+}
+
+// Stats are the memory and execution counts of one run.
+type Stats struct {
+	Executions   int `json:"executions"`
+	Reexecutions int `json:"reexecutions"`
+	CacheHits    int `json:"cache_hits"`
+	Releases     int `json:"releases"`
+	Pins         int `json:"pins"`
+	// PeakBytes is the highest live memory the engine accounted during the
+	// run: values held by slots and the cache, plus running nodes' memory.
+	PeakBytes int64 `json:"peak_bytes"`
+	// BoundBytes is the exact peak live set of the realized order.
+	BoundBytes int64 `json:"bound_bytes"`
+	// DevicePeakBytes is the highest usage the device reported.
+	DevicePeakBytes int64 `json:"device_peak_bytes"`
+	// Reexecuted says which late edge caused each re-execution.
+	Reexecuted []Reexecution `json:"reexecuted,omitempty"`
+	// Timeline has the live bytes after each executed node.
+	Timeline []TimelinePoint `json:"timeline,omitempty"`
+}
+
+// Reexecution records one producer run again for a late edge.
+type Reexecution struct {
+	Node  NodeID `json:"node"`
+	Slot  int    `json:"slot"`
+	Cause NodeID `json:"cause"`
+}
+
+// TimelinePoint is the live memory right after a node finished (or, for
+// Peak, the highest while it ran).
+type TimelinePoint struct {
+	Node  NodeID `json:"node"`
+	Live  int64  `json:"live"`
+	Peak  int64  `json:"peak"`
+	Class string `json:"class"`
+}
+
+func (o *Options) parallelism() int {
+	if o.Parallelism > 0 {
+		return o.Parallelism
+	}
+	return runtime.GOMAXPROCS(0)
+}
