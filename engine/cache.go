@@ -1,7 +1,9 @@
+// cache.go: the cross-run output cache, keyed by input signature, and how a run hits and fills it.
 package engine
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/ebbgraph/ebb/lifetime"
 )
@@ -18,6 +20,7 @@ type cache struct {
 }
 
 type centry struct {
+	node NodeID // the node that stored it, for messages
 	key  sigKey
 	outs [][]any
 	ui   map[string][]any
@@ -43,11 +46,11 @@ func (c *cache) get(k sigKey) *centry {
 	return e
 }
 
-func (c *cache) put(k sigKey, outs [][]any, ui map[string][]any) *centry {
+func (c *cache) put(node NodeID, k sigKey, outs [][]any, ui map[string][]any) *centry {
 	if old := c.entries[k]; old != nil {
 		c.remove(old)
 	}
-	e := &centry{key: k, outs: outs, ui: ui, gen: c.gen}
+	e := &centry{node: node, key: k, outs: outs, ui: ui, gen: c.gen}
 	for _, vals := range outs {
 		c.refs.Hold(vals)
 	}
@@ -62,7 +65,7 @@ func (c *cache) remove(e *centry) {
 	delete(c.entries, e.key)
 	for _, vals := range e.outs {
 		if err := c.refs.Drop(vals); err != nil {
-			c.errs = append(c.errs, err)
+			c.errs = append(c.errs, fmt.Errorf("entry of node %s: %w", e.node, err))
 		}
 	}
 }
@@ -128,10 +131,10 @@ func (r *run) cacheHit(n *rnode) bool {
 	if e == nil || len(e.outs) != len(n.slots) {
 		return false
 	}
-	n.state = stDone
-	r.pending--
-	if n.potential { // it was bound for a lazy reader; a cache hit reads nothing
-		n.potential = false
+	if !r.transition(n, stDone) {
+		return true
+	}
+	if n.ins != nil { // it was bound (potential) for a lazy reader; a cache hit reads nothing
 		ins := n.ins
 		n.ins = nil
 		r.unbindList(ins)
@@ -146,7 +149,7 @@ func (r *run) cacheHit(n *rnode) bool {
 			}
 		})
 	}
-	r.pinNotReexecutable(n)
+	r.strat.afterComplete(r, n)
 	for _, s := range n.slots {
 		// Consumers still on the worklist have not counted their reads:
 		// hold the slot until the drain ends.
@@ -166,7 +169,9 @@ func (r *run) cacheHit(n *rnode) bool {
 	r.cachedAt = append(r.cachedAt, n.id)
 	if e.ui != nil {
 		r.res.Outputs[n.id] = e.ui
-		r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Output: e.ui})
+		ev := n.event(EventExecuted)
+		ev.Output = e.ui
+		r.em.emit(ev)
 	}
 	r.wake(n)
 	r.maybeCollect(n)
@@ -186,7 +191,7 @@ func (r *run) storeCache(n *rnode, outs [][]any, ui map[string][]any) {
 	if !ok {
 		return
 	}
-	n.centry = r.e.cache.put(k, outs, ui)
+	n.centry = r.e.cache.put(n.id, k, outs, ui)
 }
 
 func (r *run) allLive(n *rnode) bool {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/engine/device"
-	"github.com/ebbgraph/ebb/lifetime"
 	"github.com/ebbgraph/ebb/policy"
 )
 
@@ -120,8 +119,8 @@ func TestRestrictRejectsOutsideLink(t *testing.T) {
 		h := newHarness(t, "none", 1, 0)
 		res := h.run(wf, pol)
 		if pol.Strategy == policy.Restrict {
-			var re *lifetime.RestrictError
-			if res.Status != engine.StatusError || !errors.As(res.Err, &re) || !errors.Is(res.Err, lifetime.ErrRestricted) {
+			var re *engine.RestrictError
+			if res.Status != engine.StatusError || !errors.As(res.Err, &re) || !errors.Is(res.Err, engine.ErrRestricted) {
 				t.Fatalf("%v: want restrict error, got %v %v", pol, res.Status, res.Err)
 			}
 			if re.Expander != "link" || re.Target != "far" {

@@ -18,6 +18,10 @@ var (
 	ErrDuplicateID  = errors.New("engine: duplicate node id")
 	ErrBadResult    = errors.New("engine: node returned a malformed result")
 	ErrCollected    = errors.New("engine: link to an ephemeral node that was already collected")
+	// ErrInternal marks a bug in ebb itself: a failed release, a broken
+	// invariant or an illegal node state move. Please report it, with the
+	// workflow and the message, on ebb's issue tracker.
+	ErrInternal = errors.New("engine: internal error (a bug in ebb: please report it with the workflow and this message)")
 )
 
 // Error types as reported in JSON results (ComfyUI's exception_type and
@@ -30,6 +34,7 @@ const (
 	TypePanic       = "panic"
 	TypeRestricted  = "restricted_late_edge"
 	TypeBadGraph    = "invalid_expansion"
+	TypeInternal    = "internal_error"
 )
 
 // NodeError is a runtime error of one node. Node is the real (original)

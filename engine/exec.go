@@ -1,3 +1,4 @@
+// exec.go: the worker side: a node's calls built from its bindings, run with panics recovered, and working memory freed.
 package engine
 
 import (
@@ -20,11 +21,13 @@ type callJob struct {
 	runner Runner
 	alloc  callAlloc
 	step   lifetime.StepID
+	view   graphView // the graph the calls see (Call.Graph)
 
 	// filled by exec
 	needs   []string
 	results []Result
 	err     error
+	freeErr error // a working buffer the device would not free
 
 	one      [1]*Call
 	blockOne [1]*Blocker
@@ -85,7 +88,10 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 	job.n, job.runner, job.step = n, n.typ.Runner, step
 	job.alloc.acct = r.e.acct
 	job.lazy, _ = n.typ.Runner.(LazyChecker)
-	var gr GraphReader = (*graphView)(r)
+	job.view = graphView{v: r.v, eph: r.eph}
+	if r.par > 1 {
+		r.ephRO = true // a worker reads it: the run copies it before a change
+	}
 	if sch.InputIsList || maxLen == 0 {
 		maxLen = 1
 	}
@@ -103,7 +109,8 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		} else {
 			c = &Call{Inputs: make(map[string]any, len(lists))}
 		}
-		c.Node, c.Class, c.Index, c.Graph, c.alloc, c.real, c.eph = n.id, n.def.Class, i, gr, &job.alloc, n.realID(), n.eph
+		c.Node, c.Class, c.Index, c.Graph, c.alloc, c.real, c.eph = n.id, n.def.Class, i, &job.view, &job.alloc, n.realID(), n.eph()
+		c.em, c.display = r.em, n.displayID()
 		var blk *Blocker
 		for _, l := range lists {
 			if sch.InputIsList {
@@ -164,15 +171,6 @@ func (r *run) checkReads(step lifetime.StepID, v []any) error {
 	return err
 }
 
-func (n *rnode) hasBinding(name string) bool {
-	for i := range n.ins {
-		if n.ins[i].name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // exec runs a job's calls (worker goroutine, or inline at parallelism 1).
 // Panics are recovered here, the one place node code runs.
 func exec(ctx context.Context, job *callJob) (d *callJob) {
@@ -182,7 +180,7 @@ func exec(ctx context.Context, job *callJob) (d *callJob) {
 			d.err = fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack())
 			d.results = nil
 		}
-		freeWork(&job.alloc, d.results)
+		d.freeErr = freeWork(&job.alloc, d.results)
 	}()
 	if job.lazy != nil {
 		seen := map[string]bool{}
@@ -237,9 +235,9 @@ func exec(ctx context.Context, job *callJob) (d *callJob) {
 }
 
 // freeWork releases the buffers a call allocated but did not return.
-func freeWork(a *callAlloc, results []Result) {
+func freeWork(a *callAlloc, results []Result) error {
 	if len(a.bufs) == 0 {
-		return
+		return nil
 	}
 	kept := map[*Buffer]bool{}
 	for _, res := range results {
@@ -257,12 +255,16 @@ func freeWork(a *callAlloc, results []Result) {
 			}
 		}
 	}
+	var errs []error
 	for _, b := range a.bufs {
 		if !kept[b] {
 			a.cur -= b.Bytes()
-			_ = b.Release() // a failed free is seen by the device's leak check
+			if err := b.Release(); err != nil {
+				errs = append(errs, fmt.Errorf("working memory %v: %w", b, err))
+			}
 		}
 	}
+	return errors.Join(errs...)
 }
 
 func markBuffers(v any, set map[*Buffer]bool) {
@@ -272,246 +274,3 @@ func markBuffers(v any, set map[*Buffer]bool) {
 		}
 	})
 }
-
-// finish handles a worker's report (run goroutine).
-func (r *run) finish(d *callJob) {
-	n := d.n
-	r.running--
-	if d.err != nil {
-		r.trace.End(d.step)
-		r.fail(n, TypeExecution, d.err)
-		r.freeOrphans(d)
-		return
-	}
-	if len(d.needs) > 0 {
-		r.trace.End(d.step)
-		n.state = stPending
-		if err := r.request(n, d.needs); err != nil {
-			r.fail(n, TypeExecution, err)
-			return
-		}
-		r.drain()
-		r.readyIfFree(n)
-		return
-	}
-	r.res.Stats.Executions++
-	r.res.Executed = append(r.res.Executed, n.id)
-	n.execs++
-	for i, b := range d.block {
-		if b != nil && b.Message != "" {
-			r.em.emit(Event{Type: EventError, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Message: "Execution Blocked: " + b.Message})
-		}
-		if b != nil {
-			d.results[i] = blockedResult(b, len(n.slots))
-		}
-	}
-	ui := mergeUI(d.results)
-	expanding := false
-	for _, res := range d.results {
-		if res.Expand != nil {
-			expanding = true
-		}
-	}
-	if expanding {
-		r.traceEnd(d, nil)
-		if err := r.expand(n, d.calls, d.results, ui); err != nil {
-			r.fail(n, TypeBadGraph, err)
-		}
-		return
-	}
-	outs, err := mergeOutputs(n, d.results)
-	if err != nil {
-		r.traceEnd(d, nil)
-		r.fail(n, TypeExecution, err)
-		r.freeOrphans(d)
-		return
-	}
-	r.traceEnd(d, outs)
-	r.complete(n, outs, ui)
-	r.recycle(d)
-}
-
-// freeOrphans frees output buffers of a failed node nobody will hold.
-func (r *run) freeOrphans(d *callJob) {
-	for _, res := range d.results {
-		for _, v := range res.Outputs {
-			lifetime.Resources(v, func(x lifetime.Resource) {
-				if r.e.refs.Holders(x) == 0 {
-					_ = x.Release()
-				}
-			})
-		}
-	}
-}
-
-// traceEnd records a finished step: new values, reads and working memory.
-func (r *run) traceEnd(d *callJob, outs [][]any) {
-	var newBytes int64
-	produce := func(x lifetime.Resource) {
-		if b, ok := x.(*Buffer); ok {
-			r.trace.Produce(d.step, lifetime.ValueID(b.ID()), b.Bytes())
-			if r.e.refs.Holders(x) == 0 {
-				newBytes += b.Bytes()
-			}
-		}
-	}
-	for _, vals := range outs {
-		for _, v := range vals { // element by element: boxing vals would allocate
-			lifetime.Resources(v, produce)
-		}
-	}
-	r.trace.Work(d.step, max(0, d.alloc.peak-newBytes))
-	r.trace.End(d.step)
-}
-
-func blockedResult(b *Blocker, n int) Result {
-	vals := make([]any, n)
-	for i := range vals {
-		vals[i] = b
-	}
-	return Result{Outputs: vals}
-}
-
-// mergeOutputs turns per-call results into per-slot lists.
-func mergeOutputs(n *rnode, results []Result) ([][]any, error) {
-	outs := make([][]any, len(n.slots))
-	if len(results) == 1 {
-		// One call: one backing array for every slot's one-value list.
-		vals := make([]any, len(n.slots))
-		for i := range outs {
-			outs[i] = vals[i : i : i+1]
-		}
-	}
-	for ci, res := range results {
-		if len(res.Outputs) != len(n.slots) {
-			return nil, fmt.Errorf("%w: call %d returned %d outputs, class %s declares %d", ErrBadResult, ci, len(res.Outputs), n.def.Class, len(n.slots))
-		}
-		for i, v := range res.Outputs {
-			if n.typ.Schema.Outputs[i].IsList {
-				if l, ok := v.([]any); ok {
-					outs[i] = append(outs[i], l...)
-					continue
-				}
-				if _, ok := v.(*Blocker); !ok {
-					return nil, fmt.Errorf("%w: list output %d is %T, want []any", ErrBadResult, i, v)
-				}
-			}
-			outs[i] = append(outs[i], v)
-		}
-	}
-	return outs, nil
-}
-
-func mergeUI(results []Result) map[string][]any {
-	var ui map[string][]any
-	for _, res := range results {
-		for k, v := range res.UI {
-			if ui == nil {
-				ui = map[string][]any{}
-			}
-			ui[k] = append(ui[k], v...)
-		}
-	}
-	return ui
-}
-
-// request turns requested lazy inputs into blocking links.
-func (r *run) request(n *rnode, names []string) error {
-	if n.x().requested == nil {
-		n.x().requested = map[string]bool{}
-	}
-	for _, name := range names {
-		found := false
-		for i := range n.ins {
-			b := &n.ins[i]
-			if b.name != name {
-				continue
-			}
-			found = true
-			if !b.lazy {
-				continue
-			}
-			b.lazy = false
-			n.x().requested[name] = true
-			if b.src != nil {
-				if err := r.need(n, b.src, b.out); err != nil {
-					return err
-				}
-			}
-		}
-		if !found {
-			return fmt.Errorf("lazy input %q requested, but there is no input to that node at all", name)
-		}
-	}
-	return nil
-}
-
-// complete stores n's outputs, updates lifetimes and wakes its waiters.
-func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
-	n.state = stDone
-	r.pending--
-	r.pinNotReexecutable(n)
-	for i, s := range n.slots {
-		if v, ok := r.tr.Values(s); ok { // re-execution: the live value stays
-			r.dropUnheld(outs[i])
-			outs[i] = v
-		}
-	}
-	for i, s := range n.slots {
-		if r.tr.State(s) != lifetime.Live {
-			r.tr.Produce(s, outs[i])
-		}
-	}
-	r.storeCache(n, outs, ui)
-	if n.pinnedOut {
-		for _, vals := range outs {
-			lifetime.Resources(vals, func(x lifetime.Resource) {
-				if b, ok := x.(*Buffer); ok {
-					r.trace.Pin(lifetime.ValueID(b.ID()))
-				}
-			})
-		}
-	}
-	if ui != nil {
-		r.res.Outputs[n.id] = ui
-	}
-	r.em.emit(Event{Type: EventExecuted, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Output: ui})
-	r.unbind(n)
-	r.unpin(n)
-	r.wake(n)
-	r.timeline(n)
-	r.maybeCollect(n)
-}
-
-// pinNotReexecutable pins, under strategies that may re-execute, the
-// outputs of a node that must not run twice (whether it ran or came from
-// the cache).
-func (r *run) pinNotReexecutable(n *rnode) {
-	if n.keepPinned || !r.pol.Strategy.Reexecutes() || isReexecutable(n.typ) || r.pol.Level == 0 {
-		return
-	}
-	n.keepPinned = true
-	for i, s := range n.slots {
-		r.tr.Pin(s)
-		r.em.emit(Event{Type: EventPinned, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class, Slot: i})
-	}
-}
-
-// dropUnheld frees resources in vals that nothing holds.
-func (r *run) dropUnheld(vals []any) {
-	lifetime.Resources(vals, func(x lifetime.Resource) {
-		if r.e.refs.Holders(x) == 0 {
-			_ = x.Release()
-		}
-	})
-}
-
-func (r *run) timeline(n *rnode) {
-	if !r.timelineOn {
-		return
-	}
-	live, peak := r.e.acct.window()
-	r.res.Stats.Timeline = append(r.res.Stats.Timeline, TimelinePoint{Node: n.id, Class: n.def.Class, Live: live, Peak: peak})
-}
-
-func isOOM(err error) bool { return errors.Is(err, device.ErrOutOfMemory) }

@@ -93,11 +93,20 @@ type Call struct {
 	// Graph is the run's dynamic graph (for nodes with HiddenDynPrompt).
 	Graph GraphReader
 
-	real   NodeID // the real node, for ephemeral prefixes
-	eph    bool
-	prefix string // computed on first NewPrefix
-	graphs int
-	alloc  *callAlloc
+	real    NodeID // the real node, for ephemeral prefixes
+	eph     bool
+	prefix  string // computed on first NewPrefix
+	graphs  int
+	alloc   *callAlloc
+	em      *emitter
+	display NodeID
+}
+
+// Progress reports how far the call is (value of max), as a progress event
+// (ComfyUI's "progress" message) for the node's display node. It may be
+// called from the node's goroutine at any time during the call.
+func (c *Call) Progress(value, max float64) {
+	c.em.emit(Event{Type: EventProgress, Node: c.Node, Display: c.display, Real: c.real, Class: c.Class, Value: value, Max: max})
 }
 
 // Has reports whether the input is present.

@@ -1,3 +1,4 @@
+// runloop.go: the run goroutine's loop: dispatch, workers, the dynamic-cycle check and the end of a run.
 package engine
 
 import (
@@ -23,6 +24,7 @@ func (r *run) execute() {
 		r.schedule(n)
 	}
 	r.drain()
+	r.checkStep()
 	if len(r.cachedAt) > 0 {
 		r.em.emit(Event{Type: EventCached, Nodes: r.cachedAt})
 	}
@@ -53,11 +55,15 @@ func (r *run) execute() {
 			break
 		}
 		r.finish(<-r.doneCh)
+		r.checkStep()
 	}
 	for r.running > 0 { // after a failure: let in-flight calls return
 		d := <-r.doneCh
 		r.running--
-		r.freeOrphans(d)
+		if d.freeErr != nil {
+			r.internal(d.n, d.freeErr)
+		}
+		r.freeOrphans(d.n, d)
 	}
 	r.end()
 }
@@ -76,6 +82,7 @@ func (r *run) dispatch() {
 		}
 		if n.ext != nil && n.ext.sub != nil {
 			r.resolveSub(n)
+			r.checkStep()
 			continue
 		}
 		job, err := r.prepare(n)
@@ -83,11 +90,14 @@ func (r *run) dispatch() {
 			r.fail(n, TypeExecution, err)
 			return
 		}
-		n.state = stRunning
+		if !r.transition(n, stRunning) {
+			return
+		}
 		r.running++
-		r.em.emit(Event{Type: EventExecuting, Node: n.id, Display: n.displayID(), Real: n.realID(), Class: n.def.Class})
+		r.em.emit(n.event(EventExecuting))
 		if r.par == 1 {
 			r.finish(exec(r.ctx, job))
+			r.checkStep()
 		} else {
 			r.jobs <- job
 		}
@@ -100,7 +110,7 @@ func (r *run) dispatch() {
 func (r *run) cycle() {
 	var start *rnode
 	r.eachNode(func(n *rnode) {
-		if n.state == stPending && n.blockers > 0 && (start == nil || n.id < start.id) {
+		if (n.state == stPending || n.state == stAwaiting) && n.blockers > 0 && (start == nil || n.id < start.id) {
 			start = n
 		}
 	})
@@ -121,7 +131,7 @@ func (r *run) cycle() {
 		var next *rnode
 		for i := range n.ins {
 			b := &n.ins[i]
-			if b.src != nil && !b.lazy && b.src.state != stDone {
+			if b.src != nil && b.wait && !b.src.state.produced() {
 				next = b.src
 				break
 			}
@@ -145,7 +155,6 @@ func (r *run) cycle() {
 			blame = d
 		} else {
 			r.err = &NodeError{Node: blame.realID(), ID: blame.displayID(), Class: blame.def.Class, Type: TypeCycle, Err: err}
-			r.errNode = blame
 			return
 		}
 	}
@@ -168,48 +177,22 @@ func (r *run) workflowSigs() func(sigKey) bool {
 	return func(k sigKey) bool { return keys[k] }
 }
 
-// eachNode calls f for every node the run knows.
-func (r *run) eachNode(f func(*rnode)) {
-	for i := range r.orig {
-		if r.orig[i].typ != nil {
-			f(&r.orig[i])
-		}
-	}
-	for _, n := range r.nodes {
-		f(n)
-	}
-}
-
 // end releases what the run holds, keeps what the cache keeps, and fills in
 // the result.
 func (r *run) end() {
-	r.eachNode(func(n *rnode) {
-		for i := range n.ins { // held literals of nodes a failure left pending
-			if b := &n.ins[i]; b.litHeld {
-				b.litHeld = false
-				_ = r.e.refs.Drop(b.lit)
-			}
-		}
-		n.ins = nil
-		r.dropFwdLits(n)
-		if n.ext != nil && n.ext.sub != nil && n.ext.sub.held != nil {
-			_ = r.e.refs.Drop(n.ext.sub.held)
-			n.ext.sub.held = nil
-		}
-		n.slots = nil
-	})
 	r.tr.DiscardAll()
-	for g := range r.gens {
-		r.releaseGen(g)
-	}
+	r.gens = nil
 	r.e.cache.endRun(r.workflowSigs())
 	st := &r.res.Stats
 	ts := r.tr.Stats()
 	st.Releases, st.Pins = ts.Releases, ts.Pins
 	_, st.PeakBytes, st.DevicePeakBytes = r.e.acct.snapshot()
 	st.BoundBytes = r.trace.Bound()
-	if err := errors.Join(r.tr.Err(), r.e.cache.clearErrs()); err != nil && r.err == nil {
-		r.err = fmt.Errorf("engine: internal lifetime error: %w", err)
+	if err := r.e.cache.clearErrs(); err != nil {
+		r.internal(nil, fmt.Errorf("cross-run cache: %w", err))
+	}
+	if len(r.more) > 0 {
+		r.err = errors.Join(append([]error{r.err}, r.more...)...)
 	}
 	switch {
 	case r.err == nil:
@@ -248,46 +231,41 @@ func idPrefix(id, real NodeID, eph bool) string {
 
 var hashEnc = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
-// graphView is the GraphReader given to calls. It reads ephemeral
-// definitions under ephMu because workers call it during the run.
-type graphView run
+// graphView is the GraphReader given to calls: the original definitions
+// and the expanded ones as they were when the node was dispatched. The
+// run never changes a map it handed to a worker (it copies it first), so
+// workers read it without a lock.
+type graphView struct {
+	v   *validated
+	eph map[NodeID]*ephDef
+}
 
 func (g *graphView) Node(id NodeID) (*Node, bool) {
-	r := (*run)(g)
-	if d, ok := r.v.def(id); ok {
+	if d, ok := g.v.def(id); ok {
 		return d, true
 	}
-	r.ephMu.RLock()
-	defer r.ephMu.RUnlock()
-	if d, ok := r.eph[id]; ok {
+	if d, ok := g.eph[id]; ok {
 		return d.def, true
 	}
 	return nil, false
 }
 
-func (g *graphView) meta(id NodeID) *ephDef {
-	r := (*run)(g)
-	r.ephMu.RLock()
-	defer r.ephMu.RUnlock()
-	return r.eph[id]
-}
-
 func (g *graphView) Parent(id NodeID) NodeID {
-	if d := g.meta(id); d != nil {
+	if d := g.eph[id]; d != nil {
 		return d.parent
 	}
 	return ""
 }
 
 func (g *graphView) Display(id NodeID) NodeID {
-	if d := g.meta(id); d != nil {
+	if d := g.eph[id]; d != nil {
 		return d.display
 	}
 	return id
 }
 
 func (g *graphView) Real(id NodeID) NodeID {
-	if d := g.meta(id); d != nil {
+	if d := g.eph[id]; d != nil {
 		return d.real
 	}
 	return id

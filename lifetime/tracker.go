@@ -3,6 +3,7 @@ package lifetime
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/ebbgraph/ebb/policy"
@@ -119,6 +120,9 @@ type Tracker struct {
 	// OnRelease, if set, is called after a slot is released by the policy
 	// (not by Discard), with the owner and output index given to NewSlot.
 	OnRelease func(owner any, out int)
+	// OnError, if set, receives every bookkeeping or release error with
+	// the owner of the slot it concerns, instead of Err collecting it.
+	OnError func(owner any, err error)
 }
 
 // NewTracker returns a tracker for a run at level, holding values in refs.
@@ -129,7 +133,8 @@ func NewTracker(level policy.Level, refs *Refs) *Tracker {
 // Grow reserves room for n more slots.
 func (t *Tracker) Grow(n int) { t.slots = slices.Grow(t.slots, n) }
 
-// NewSlot makes an empty slot; owner and out are handed back to OnRelease.
+// NewSlot makes an empty slot for owner (not nil); owner and out are
+// handed back to OnRelease and OnError.
 func (t *Tracker) NewSlot(owner any, out int) SlotID {
 	var id SlotID
 	if n := len(t.free); n > 0 {
@@ -143,6 +148,44 @@ func (t *Tracker) NewSlot(owner any, out int) SlotID {
 	return id
 }
 
+// Keep makes a slot that holds vals for its owner until Discard: produced
+// at once and pinned by the owner (a pin Stats does not count), so no level
+// releases it. It is how a run holds values that are not node outputs (a
+// generation's literals, a forwarded literal output).
+func (t *Tracker) Keep(owner any, vals []any) SlotID {
+	s := t.NewSlot(owner, -1)
+	sl := &t.slots[s]
+	sl.state, sl.vals, sl.pins = Live, vals, 1
+	for _, v := range vals {
+		t.refs.Hold(v)
+	}
+	return s
+}
+
+// SlotInfo is what Slots reports of one slot.
+type SlotInfo struct {
+	Owner   any
+	Out     int // the output index given to NewSlot; -1 for Keep
+	Readers int
+	Pins    int
+	State   SlotState
+}
+
+// Slots yields every slot in use (made and not discarded), for checks.
+func (t *Tracker) Slots() iter.Seq2[SlotID, SlotInfo] {
+	return func(yield func(SlotID, SlotInfo) bool) {
+		for i := range t.slots {
+			sl := &t.slots[i]
+			if sl.owner == nil {
+				continue
+			}
+			if !yield(SlotID(i), SlotInfo{Owner: sl.owner, Out: int(sl.out), Readers: int(sl.readers), Pins: int(sl.pins), State: sl.state}) {
+				return
+			}
+		}
+	}
+}
+
 // AddReader counts one more pending consumer link of s.
 func (t *Tracker) AddReader(s SlotID) { t.slots[s].readers++ }
 
@@ -151,7 +194,7 @@ func (t *Tracker) AddReader(s SlotID) { t.slots[s].readers++ }
 func (t *Tracker) DoneReader(s SlotID) {
 	sl := &t.slots[s]
 	if sl.readers <= 0 {
-		t.errs = append(t.errs, fmt.Errorf("lifetime: slot %d: reader count below zero", s))
+		t.fail(sl.owner, fmt.Errorf("lifetime: slot %d: reader count below zero", s))
 		return
 	}
 	sl.readers--
@@ -173,7 +216,7 @@ func (t *Tracker) Pin(s SlotID) {
 func (t *Tracker) Unpin(s SlotID) {
 	sl := &t.slots[s]
 	if sl.pins <= 0 {
-		t.errs = append(t.errs, fmt.Errorf("lifetime: slot %d: unpin without pin", s))
+		t.fail(sl.owner, fmt.Errorf("lifetime: slot %d: unpin without pin", s))
 		return
 	}
 	sl.pins--
@@ -190,7 +233,7 @@ func (t *Tracker) Pinned(s SlotID) bool { return t.slots[s].pins > 0 }
 func (t *Tracker) Produce(s SlotID, vals []any) {
 	sl := &t.slots[s]
 	if sl.state == Live {
-		t.errs = append(t.errs, fmt.Errorf("lifetime: slot %d produced twice", s))
+		t.fail(sl.owner, fmt.Errorf("lifetime: slot %d produced twice", s))
 		return
 	}
 	sl.state = Live
@@ -223,7 +266,7 @@ func (t *Tracker) Reset(s SlotID) {
 func (t *Tracker) Discard(s SlotID) {
 	sl := &t.slots[s]
 	if sl.state == Live {
-		t.drop(sl.vals)
+		t.drop(sl.owner, sl.vals)
 	}
 	t.slots[s] = slot{}
 	t.free = append(t.free, s)
@@ -234,7 +277,7 @@ func (t *Tracker) Discard(s SlotID) {
 func (t *Tracker) DiscardAll() {
 	for i := range t.slots {
 		if sl := &t.slots[i]; sl.state == Live {
-			t.drop(sl.vals)
+			t.drop(sl.owner, sl.vals)
 		}
 	}
 	clear(t.slots)
@@ -252,15 +295,24 @@ func (t *Tracker) maybeRelease(s SlotID) {
 	if t.OnRelease != nil {
 		t.OnRelease(sl.owner, int(sl.out))
 	}
-	t.drop(vals)
+	t.drop(sl.owner, vals)
 }
 
-func (t *Tracker) drop(vals []any) {
+func (t *Tracker) drop(owner any, vals []any) {
 	for _, v := range vals {
 		if err := t.refs.Drop(v); err != nil {
-			t.errs = append(t.errs, err)
+			t.fail(owner, err)
 		}
 	}
+}
+
+// fail hands err to OnError, or keeps it for Err.
+func (t *Tracker) fail(owner any, err error) {
+	if t.OnError != nil {
+		t.OnError(owner, err)
+		return
+	}
+	t.errs = append(t.errs, err)
 }
 
 // Stats returns the counts so far.
@@ -268,21 +320,3 @@ func (t *Tracker) Stats() Stats { return t.stats }
 
 // Err reports every bookkeeping or release error seen so far.
 func (t *Tracker) Err() error { return errors.Join(t.errs...) }
-
-// ErrRestricted is wrapped by RestrictError.
-var ErrRestricted = errors.New("lifetime: expansion links outside the restrict rule")
-
-// RestrictError reports an expansion that broke the restrict rule: the
-// expanding node linked to a node it does not depend on.
-type RestrictError struct {
-	Expander string
-	Target   string
-}
-
-func (e *RestrictError) Error() string {
-	return fmt.Sprintf("restrict: expansion by node %s links to node %s, which %s does not depend on "+
-		"(an expansion may link only to outputs of nodes the expanding node already depends on, or to its own new nodes; "+
-		"use strategy auto or reexecute to allow it)", e.Expander, e.Target, e.Expander)
-}
-
-func (e *RestrictError) Unwrap() error { return ErrRestricted }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/engine/device"
-	"github.com/ebbgraph/ebb/lifetime"
 	"github.com/ebbgraph/ebb/policy"
 )
 
@@ -238,7 +237,7 @@ func checkOutcome(t tb, spec *Spec, orc *OracleResult, out *outcome) {
 			t.Fatalf("%v: results differ from the oracle's (-oracle +engine):\n%s", out, diff)
 		}
 	case engine.StatusError:
-		var re *lifetime.RestrictError
+		var re *engine.RestrictError
 		switch {
 		case errors.Is(res.Err, ErrInjected) && len(orc.Failed) > 0:
 		case errors.As(res.Err, &re) && restrictFails:

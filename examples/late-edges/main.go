@@ -27,7 +27,6 @@ import (
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/engine/device"
 	"github.com/ebbgraph/ebb/expand"
-	"github.com/ebbgraph/ebb/lifetime"
 	"github.com/ebbgraph/ebb/nodes/testpack"
 	"github.com/ebbgraph/ebb/policy"
 )
@@ -176,7 +175,7 @@ func compare(w io.Writer, reg *engine.Registry, wf engine.Workflow) error {
 			Policy: &policy.Policy{Level: policy.ReleaseDead, Strategy: s},
 		})
 		fmt.Fprintf(w, "  %-10s ", s.String()+":")
-		var restricted *lifetime.RestrictError
+		var restricted *engine.RestrictError
 		switch {
 		case errors.As(res.Err, &restricted):
 			fmt.Fprintf(w, "error: %s links to %s, which it does not depend on\n", restricted.Expander, restricted.Target)

@@ -1,0 +1,186 @@
+// invariants.go: the kernel's invariants, checked after every step in tests and with EBB_DEBUG=1.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/ebbgraph/ebb/lifetime"
+	"github.com/ebbgraph/ebb/policy"
+)
+
+// debugChecks overrides invariantChecks when set (tests of benchmarks).
+var debugChecks *bool
+
+// invariantChecks says whether runs check their invariants after every
+// step: EBB_DEBUG=1 turns it on, EBB_DEBUG=0 off; otherwise it is on in
+// test binaries and off in production builds.
+func invariantChecks() bool {
+	if debugChecks != nil {
+		return *debugChecks
+	}
+	switch os.Getenv("EBB_DEBUG") {
+	case "1":
+		return true
+	case "0":
+		return false
+	}
+	return testing.Testing()
+}
+
+// errInvariant is wrapped by every broken invariant.
+var errInvariant = errors.New("broken invariant")
+
+// checkStep checks the invariants after one step of the run goroutine (a
+// node's return with its expansion, lazy request and releases, a
+// resolution, the first drain), while the run has not failed.
+func (r *run) checkStep() {
+	if !r.checks || r.err != nil {
+		return
+	}
+	r.steps++
+	if err := r.checkInvariants(); err != nil {
+		r.internal(nil, fmt.Errorf("%w after step %d: %w", errInvariant, r.steps, err))
+	}
+}
+
+// checkInvariants checks the numbered invariants of docs/scheduler.md.
+// It costs time proportional to the nodes, bindings and slots the run
+// holds.
+func (r *run) checkInvariants() error {
+	type slotUse struct {
+		owners  int // references from an owner (a node's slots, a generation, an awaiting node)
+		readers int // counted bindings
+	}
+	uses := map[lifetime.SlotID]*slotUse{}
+	use := func(s lifetime.SlotID) *slotUse {
+		u := uses[s]
+		if u == nil {
+			u = &slotUse{}
+			uses[s] = u
+		}
+		return u
+	}
+	holds := map[*rnode]int{}
+	waiting := map[*rnode]int{} // waiting bindings per producer
+	pending, running := 0, 0
+	var err error
+	bad := func(n int, format string, args ...any) {
+		if err == nil {
+			err = fmt.Errorf("invariant %d: %s", n, fmt.Sprintf(format, args...))
+		}
+	}
+	r.eachNode(func(n *rnode) {
+		if n.state >= numStates {
+			bad(1, "node %s has state %d", n.id, n.state)
+		}
+		if n.state.active() {
+			pending++
+		}
+		if n.state == stRunning {
+			running++
+		}
+		for _, s := range n.slots {
+			if s != noSlot {
+				use(s).owners++
+			}
+		}
+		if n.ext != nil && n.ext.sub != nil && n.ext.sub.slot != noSlot {
+			use(n.ext.sub.slot).owners++
+		}
+		if n.ext != nil {
+			for _, t := range n.ext.fwdHeld {
+				holds[t]++
+			}
+		}
+		if n.pinHeld {
+			holds[n]++
+		}
+		waits := 0
+		for i := range n.ins {
+			b := &n.ins[i]
+			if b.named != nil {
+				holds[b.named]++
+			}
+			if b.counted {
+				holds[b.src]++
+				use(b.src.slot(b.out)).readers++
+			}
+			if b.wait {
+				waits++
+				waiting[b.src]++
+				if !b.counted || b.src.state.produced() {
+					bad(4, "node %s waits on %s, which is %s", n.id, b.src.id, b.src.state)
+				}
+			}
+			if n.state == stRunning && b.counted && !b.lazy && !b.result && r.tr.State(b.src.slot(b.out)) != lifetime.Live {
+				bad(5, "running node %s reads output %d of %s, which is not live", n.id, b.out, b.src.id)
+			}
+		}
+		if int(n.blockers) != waits {
+			bad(4, "node %s (%s) has %d blockers and %d waiting bindings", n.id, n.state, n.blockers, waits)
+		}
+		if (n.state == stReady || n.state == stRunning) && n.blockers != 0 {
+			bad(4, "node %s is %s with %d blockers", n.id, n.state, n.blockers)
+		}
+		if (n.state == stIdle) && n.ins != nil {
+			bad(1, "idle node %s has bindings", n.id)
+		}
+		if n.state == stPotential && n.nbind == 0 {
+			bad(1, "potential node %s is held by nothing", n.id)
+		}
+	})
+	for g := range r.gens {
+		if g.slot != noSlot {
+			use(g.slot).owners++
+		}
+	}
+	r.eachNode(func(n *rnode) {
+		if got := holds[n]; got != int(n.nbind) {
+			bad(6, "node %s has %d holds counted, %d found", n.id, n.nbind, got)
+		}
+		if got := waiting[n]; got != len(n.waiters) {
+			bad(4, "node %s has %d waiters and %d bindings wait on it", n.id, len(n.waiters), got)
+		}
+	})
+	if pending != r.pending {
+		bad(1, "%d nodes are active, the run counts %d", pending, r.pending)
+	}
+	if running != r.running {
+		bad(1, "%d nodes are running, the run counts %d", running, r.running)
+	}
+	for s, info := range r.tr.Slots() {
+		u := uses[s]
+		if u == nil || u.owners != 1 {
+			owners := 0
+			if u != nil {
+				owners = u.owners
+			}
+			bad(2, "slot %d (owner %s) is referenced by %d owners", s, ownerName(info.Owner), owners)
+			continue
+		}
+		if u.readers != info.Readers {
+			bad(3, "slot %d of %s counts %d readers, %d bindings read it", s, ownerName(info.Owner), info.Readers, u.readers)
+		}
+		if r.pol.Level == policy.ReleaseDead && info.State == lifetime.Live && info.Readers == 0 && info.Pins == 0 {
+			bad(3, "slot %d of %s is live with no reader and no pin", s, ownerName(info.Owner))
+		}
+		delete(uses, s)
+	}
+	for s := range uses {
+		bad(2, "slot %d is referenced but not in the tracker", s)
+	}
+	return err
+}
+
+func ownerName(o any) string {
+	switch o := o.(type) {
+	case *rnode:
+		return "node " + string(o.id)
+	case *generation:
+		return "expansion of " + o.name()
+	}
+	return fmt.Sprintf("%T", o)
+}
