@@ -35,6 +35,7 @@ func nopRegistry() *engine.Registry {
 // nodes (validation included) at each level; ns/node must stay flat from
 // 1e3 to 1e6 nodes.
 func BenchmarkChain(b *testing.B) {
+	defer engine.SetInvariantChecks(false)()
 	for _, n := range []int{1_000, 100_000, 1_000_000} {
 		wf := chain(n)
 		for _, lvl := range []policy.Level{policy.KeepAll, policy.ReleaseDead} {

@@ -13,6 +13,7 @@ import (
 // timer; each iteration is a whole run: run state, binding, execution,
 // release and the end of the run).
 func BenchmarkSchedule(b *testing.B) {
+	defer SetInvariantChecks(false)()
 	nop := RunFunc(func(_ context.Context, c *Call) (Result, error) { return Outputs(c.Inputs["in"]), nil })
 	reg := NewRegistry().MustRegister(
 		&NodeType{Class: "Nop", Schema: Schema{Inputs: []InputSpec{{Name: "in", Type: "*", Optional: true}}, Outputs: []OutputSpec{{Type: "*"}}}, Runner: nop},
