@@ -34,7 +34,34 @@ func coerce(typ string, v any) (out any, changed bool, err error) {
 	return v, false, nil
 }
 
+// coerceInt converts an INT literal as ComfyUI's int() does: numbers as
+// numInt does, and decimal strings (int("5")). Strings are a workflow
+// literal's privilege: AsInt refuses them.
 func coerceInt(v any) (int64, bool, error) {
+	if s, ok := v.(string); ok {
+		return parseInt(s)
+	}
+	return numInt(v)
+}
+
+// parseInt is int() of a string.
+func parseInt(s string) (int64, bool, error) {
+	i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, false, fmt.Errorf("%q is out of the int64 range", s)
+		}
+		return 0, false, fmt.Errorf("invalid literal for int() with base 10: %q", s)
+	}
+	return i, true, nil
+}
+
+// numInt is the numeric core of integer conversion, shared by validation
+// (coerceInt) and AsInt: any Go integer kind in the int64 range, a finite
+// integral float64 or float32 in the range, a bool (0 or 1), or a
+// json.Number that is one of these. changed says whether the value is
+// different from v (anything but an int64). Anything else is a *kindError.
+func numInt(v any) (int64, bool, error) {
 	switch x := v.(type) {
 	case int64:
 		return x, false, nil
@@ -63,7 +90,7 @@ func coerceInt(v any) (int64, bool, error) {
 		}
 		return int64(x), true, nil
 	case float32:
-		return coerceInt(float64(x))
+		return numInt(float64(x))
 	case float64:
 		switch {
 		case math.IsNaN(x) || math.IsInf(x, 0):
@@ -84,22 +111,37 @@ func coerceInt(v any) (int64, bool, error) {
 		if err != nil {
 			return 0, false, err
 		}
-		i, _, err := coerceInt(n)
+		i, _, err := numInt(n)
 		return i, true, err
-	case string:
-		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				return 0, false, fmt.Errorf("%q is out of the int64 range", x)
-			}
-			return 0, false, fmt.Errorf("invalid literal for int() with base 10: %q", x)
-		}
-		return i, true, nil
 	}
-	return 0, false, fmt.Errorf("want an integer, got %s", goKind(v))
+	return 0, false, &kindError{want: "an integer", v: v}
 }
 
+// coerceFloat converts a FLOAT literal as ComfyUI's float() does: numbers
+// as numFloat does, and decimal strings (float("1.5")). AsFloat refuses
+// strings.
 func coerceFloat(v any) (float64, bool, error) {
+	if s, ok := v.(string); ok {
+		return parseFloat(s)
+	}
+	return numFloat(v)
+}
+
+// parseFloat is float() of a string.
+func parseFloat(s string) (float64, bool, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, false, fmt.Errorf("could not convert string to float: %q", s)
+	}
+	return f, true, nil
+}
+
+// numFloat is the numeric core of float conversion, shared by validation
+// (coerceFloat) and AsFloat: floats, bools (0 or 1), Go integers (through
+// numInt, so in the int64 range, except uint64) and json.Number. changed
+// says whether the value is different from v (anything but a float64).
+// Anything else is a *kindError.
+func numFloat(v any) (float64, bool, error) {
 	switch x := v.(type) {
 	case float64:
 		return x, false, nil
@@ -110,27 +152,30 @@ func coerceFloat(v any) (float64, bool, error) {
 			return 1, true, nil
 		}
 		return 0, true, nil
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return 0, false, fmt.Errorf("could not convert string to float: %q", x)
-		}
-		return f, true, nil
 	case json.Number:
 		n, err := decodeNumber(x)
 		if err != nil {
 			return 0, false, err
 		}
-		f, _, err := coerceFloat(n)
+		f, _, err := numFloat(n)
 		return f, true, err
 	case uint64:
 		return float64(x), true, nil
 	case int64, int, int32, int16, int8, uint, uint32, uint16, uint8:
-		i, _, err := coerceInt(v)
+		i, _, err := numInt(v)
 		return float64(i), true, err
 	}
-	return 0, false, fmt.Errorf("want a number, got %s", goKind(v))
+	return 0, false, &kindError{want: "a number", v: v}
 }
+
+// kindError is numInt's and numFloat's error for a value that is not a
+// number at all.
+type kindError struct {
+	want string // "an integer", "a number"
+	v    any
+}
+
+func (e *kindError) Error() string { return "want " + e.want + ", got " + goKind(e.v) }
 
 func goKind(v any) string {
 	switch v.(type) {
@@ -198,41 +243,36 @@ func compareIntFloat(i int64, f float64) int {
 	return 0
 }
 
-// AsInt converts an integer or integral float to int64.
+// AsInt converts a number to int64 exactly as validation converts an INT
+// literal, except that it refuses strings: any Go integer kind in the
+// int64 range, a finite integral float64 or float32 in that range, a bool
+// (0 or 1), or a json.Number that is one of these. The error names v's
+// type and value.
 func AsInt(v any) (int64, error) {
-	switch x := v.(type) {
-	case int:
-		return int64(x), nil
-	case int64:
-		return x, nil
-	case int32:
-		return int64(x), nil
-	case float64:
-		if x == math.Trunc(x) && !math.IsInf(x, 0) {
-			return int64(x), nil
-		}
-	case bool:
-		if x {
-			return 1, nil
-		}
-		return 0, nil
+	i, _, err := numInt(v)
+	if err != nil {
+		return 0, asError("an integer", v, err)
 	}
-	return 0, fmt.Errorf("want an integer, got %T %v", v, v)
+	return i, nil
 }
 
-// AsFloat converts any number to float64.
+// AsFloat converts a number to float64 exactly as validation converts a
+// FLOAT literal, except that it refuses strings: any Go float or integer
+// kind, a bool (0 or 1), or a json.Number. The error names v's type and
+// value.
 func AsFloat(v any) (float64, error) {
-	switch x := v.(type) {
-	case float64:
-		return x, nil
-	case float32:
-		return float64(x), nil
-	case int:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
-	case int32:
-		return float64(x), nil
+	f, _, err := numFloat(v)
+	if err != nil {
+		return 0, asError("a number", v, err)
 	}
-	return 0, fmt.Errorf("want a number, got %T %v", v, v)
+	return f, nil
+}
+
+// asError is AsInt's and AsFloat's error for v: its type and value, and
+// why the value does not convert when v is a number.
+func asError(want string, v any, err error) error {
+	if _, ok := errors.AsType[*kindError](err); ok {
+		return fmt.Errorf("want %s, got %T %v", want, v, v)
+	}
+	return fmt.Errorf("want %s, got %T %v: %w", want, v, v, err)
 }
