@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 )
 
@@ -146,45 +145,6 @@ func (c *Call) NewPrefix() string {
 	p := c.prefix + strconv.Itoa(c.graphs) + "."
 	c.graphs++
 	return p
-}
-
-// AsInt converts an integer or integral float to int64.
-func AsInt(v any) (int64, error) {
-	switch x := v.(type) {
-	case int:
-		return int64(x), nil
-	case int64:
-		return x, nil
-	case int32:
-		return int64(x), nil
-	case float64:
-		if x == math.Trunc(x) && !math.IsInf(x, 0) {
-			return int64(x), nil
-		}
-	case bool:
-		if x {
-			return 1, nil
-		}
-		return 0, nil
-	}
-	return 0, fmt.Errorf("want an integer, got %T %v", v, v)
-}
-
-// AsFloat converts any number to float64.
-func AsFloat(v any) (float64, error) {
-	switch x := v.(type) {
-	case float64:
-		return x, nil
-	case float32:
-		return float64(x), nil
-	case int:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
-	case int32:
-		return float64(x), nil
-	}
-	return 0, fmt.Errorf("want a number, got %T %v", v, v)
 }
 
 // Result is what one call returns: output values, or an expansion, plus an
