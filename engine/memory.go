@@ -70,9 +70,16 @@ type accounting struct {
 	winPeak int64 // highest inUse since the last window call
 }
 
+// resetPeak starts a run: the engine's peak, the window and the device
+// peak restart at the bytes now in use. A device that implements
+// device.PeakResetter has its Peak reset too, so that snapshot can read
+// the device's own per-run peak.
 func (a *accounting) resetPeak() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if r, ok := a.dev.(device.PeakResetter); ok {
+		r.ResetPeak()
+	}
 	a.peak = a.inUse
 	a.winPeak = a.inUse
 	a.devPeak = a.dev.Stats().InUse
@@ -114,10 +121,19 @@ func (a *accounting) free(b *Buffer) error {
 	return err
 }
 
+// snapshot returns the bytes in use, the engine's peak and the device's
+// peak since resetPeak. The device's peak is the highest InUse sampled
+// after each allocation, or, for a device.PeakResetter, the larger of that
+// and the device's own Stats().Peak (reset by resetPeak): the device's
+// figure also covers memory others allocate on a shared device.
 func (a *accounting) snapshot() (inUse, peak, devPeak int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.inUse, a.peak, a.devPeak
+	devPeak = a.devPeak
+	if _, ok := a.dev.(device.PeakResetter); ok {
+		devPeak = max(devPeak, a.dev.Stats().Peak)
+	}
+	return a.inUse, a.peak, devPeak
 }
 
 // callAlloc is one call's allocations: the buffers it made and the peak of

@@ -18,7 +18,7 @@ type Buffer interface {
 // Stats describes a device's memory at one moment.
 type Stats struct {
 	InUse    int64 // bytes allocated through this Device and not freed
-	Peak     int64 // highest InUse since the device was made (or ResetPeak)
+	Peak     int64 // highest InUse since the device was made (or the last ResetPeak)
 	Capacity int64 // bytes the device may hand out in all
 	// DriverUsed is what the driver reports as used on the whole device
 	// (other processes included), or -1 when there is no driver (Sim).
@@ -48,8 +48,19 @@ type Checker interface {
 	Check(b Buffer) error
 }
 
-// PeakResetter is implemented by devices whose Peak can be reset, so the
-// engine can report a per-run device peak.
+// PeakResetter is implemented by devices whose Peak can be restarted.
+// ResetPeak sets Peak to the current InUse.
+//
+// The engine uses it for a per-run device peak (RunResult.Stats
+// .DevicePeakBytes). When a run starts, the engine calls ResetPeak; when
+// the run ends, it reports the larger of the device's Stats().Peak and the
+// highest InUse it sampled right after each of its own allocations. So the
+// figure also covers memory that others allocate on the device during the
+// run. For a device without PeakResetter it is the sampled figure alone,
+// which starts at the InUse of the run's start. ResetPeak restarts the
+// peak for every user of the device: engines sharing a device and running
+// at the same time reset each other's device peak (each still reports at
+// least what it sampled).
 type PeakResetter interface {
 	ResetPeak()
 }

@@ -12,8 +12,10 @@
 //
 // Optional abilities are interfaces checked by type assertion: a [Checker]
 // tells whether a buffer is still live (the engine checks every input
-// before a node reads it), a [PeakResetter] restarts Peak for a per-run
-// figure.
+// before a node reads it), a [PeakResetter] restarts Peak: the engine
+// resets it when a run starts and reports the device's Peak at the run's
+// end as the run's device peak (Stats.DevicePeakBytes, never below what it
+// sampled after its own allocations).
 //
 // # Implementations
 //
