@@ -147,7 +147,9 @@ type callAlloc struct {
 }
 
 // Alloc reserves bytes on the run's device for this call. An allocation
-// that does not fit fails with an error wrapping device.ErrOutOfMemory.
+// that does not fit fails with an error wrapping device.ErrOutOfMemory, a
+// negative size with one wrapping device.ErrInvalidSize, and a done ctx
+// with ctx's error. Alloc never waits for memory to be freed.
 func (c *Call) Alloc(ctx context.Context, bytes int64, label string) (*Buffer, error) {
 	if c.alloc == nil {
 		return nil, fmt.Errorf("engine: Call.Alloc outside a run")
