@@ -136,9 +136,13 @@ func (g *gpu) String() string {
 }
 
 // Alloc reserves bytes of VRAM with cuMemAlloc; a zero-byte buffer takes
-// none. It fails with an *device.OutOfMemoryError when the capacity would
-// be exceeded or the driver is out of memory, and with ctx's error when ctx
-// is done. A failed Alloc changes no accounting.
+// none. As the device.Device contract says, it returns ctx.Err() when ctx
+// is already done, an error wrapping device.ErrInvalidSize for a negative
+// size, device.ErrClosed after Close, and an *device.OutOfMemoryError when
+// the capacity would be exceeded or the driver is out of memory. A failed
+// Alloc changes no accounting. It blocks only for g's lock and one driver
+// call (cuMemAlloc, which does not wait for memory), so it checks ctx only
+// on entry. A nil ctx counts as never done.
 func (g *gpu) Alloc(ctx context.Context, bytes int64) (device.Buffer, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
@@ -146,7 +150,7 @@ func (g *gpu) Alloc(ctx context.Context, bytes int64) (device.Buffer, error) {
 		}
 	}
 	if bytes < 0 {
-		return nil, fmt.Errorf("cuda:%d: alloc of negative size %d", g.ordinal, bytes)
+		return nil, fmt.Errorf("cuda:%d: %w: alloc of negative size %d", g.ordinal, device.ErrInvalidSize, bytes)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -206,8 +210,10 @@ func (g *gpu) own(b device.Buffer) (*buffer, error) {
 	return gb, nil
 }
 
-// Free releases b with cuMemFree and poisons it. When the driver reports
-// an error, b stays live.
+// Free releases b with cuMemFree and poisons it. It fails with
+// device.ErrForeignBuffer when b is not g's and device.ErrDoubleFree when
+// b was freed, by Free or by Close (which frees every buffer, so that is
+// every Free after Close). When the driver reports an error, b stays live.
 func (g *gpu) Free(b device.Buffer) error {
 	gb, err := g.own(b)
 	if err != nil {
@@ -217,9 +223,6 @@ func (g *gpu) Free(b device.Buffer) error {
 	defer g.mu.Unlock()
 	if gb.freed {
 		return fmt.Errorf("%w: %v", device.ErrDoubleFree, gb)
-	}
-	if g.closed {
-		return fmt.Errorf("free %v: %w", gb, device.ErrClosed)
 	}
 	if err := g.memFree(gb); err != nil {
 		return err
@@ -298,7 +301,9 @@ func (g *gpu) ResetPeak() {
 
 // Close frees every live buffer and destroys the context. It returns an
 // error wrapping device.ErrLeak when buffers were still live, joined with
-// any driver error. Closing a closed device does nothing.
+// any driver error. Later Allocs fail with device.ErrClosed, later Frees
+// with device.ErrDoubleFree. Closing a closed device does nothing and
+// returns nil.
 func (g *gpu) Close() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()

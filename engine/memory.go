@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -51,54 +52,88 @@ func (b *Buffer) Check() error {
 
 // accounting tracks every byte the engine's nodes hold on the device. It is
 // shared by workers and safe for concurrent use.
+//
+// mu is held across each device Alloc and Free, so the engine's count and
+// the device's change together: for a device only the engine uses, the
+// device's InUse equals inUse whenever mu is free, and a sample of the
+// device taken under mu never sees bytes the engine does not count (or no
+// longer counts). Hence PeakBytes >= DevicePeakBytes at any parallelism.
+// The cost is that device calls are serialized, which devices that lock
+// around their driver calls (cuda) do anyway; it is also why a Device's
+// Alloc must not wait for memory that a Free would give back.
 type accounting struct {
 	dev     device.Device
 	mu      sync.Mutex
 	inUse   int64
 	peak    int64 // since resetPeak
-	devPeak int64 // highest device InUse seen since resetPeak
+	devPeak int64 // highest device InUse sampled since resetPeak
 	winPeak int64 // highest inUse since the last window call
 }
 
+// resetPeak starts a run: the engine's peak, the window and the device
+// peak restart at the bytes now in use. A device that implements
+// device.PeakResetter has its Peak reset too, so that snapshot can read
+// the device's own per-run peak.
 func (a *accounting) resetPeak() {
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r, ok := a.dev.(device.PeakResetter); ok {
+		r.ResetPeak()
+	}
 	a.peak = a.inUse
 	a.winPeak = a.inUse
 	a.devPeak = a.dev.Stats().InUse
-	a.mu.Unlock()
 }
 
+// alloc allocates on the device, then counts the bytes and samples the
+// device's InUse, all under mu.
 func (a *accounting) alloc(ctx context.Context, bytes int64, label string) (*Buffer, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	buf, err := a.dev.Alloc(ctx, bytes)
 	if err != nil {
 		return nil, err
 	}
-	dv := a.dev.Stats().InUse
-	a.mu.Lock()
 	a.inUse += bytes
 	a.peak = max(a.peak, a.inUse)
 	a.winPeak = max(a.winPeak, a.inUse)
-	a.devPeak = max(a.devPeak, dv)
-	a.mu.Unlock()
+	a.devPeak = max(a.devPeak, a.dev.Stats().InUse)
 	return &Buffer{buf: buf, acct: a, Label: label}, nil
 }
 
+// free frees b on the device, then uncounts it, under mu. b is marked freed
+// even when the device's Free fails, so the engine never frees it twice.
+// Its bytes leave the count when the device no longer holds them: after a
+// successful Free, or a double free (the device freed it already, as
+// Close does); after any other error the device keeps the buffer live and
+// the engine keeps counting it.
 func (a *accounting) free(b *Buffer) error {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if b.freed {
-		a.mu.Unlock()
 		return fmt.Errorf("%w: %v", device.ErrDoubleFree, b)
 	}
 	b.freed = true
-	a.inUse -= b.Bytes()
-	a.mu.Unlock()
-	return a.dev.Free(b.buf)
+	err := a.dev.Free(b.buf)
+	if err == nil || errors.Is(err, device.ErrDoubleFree) {
+		a.inUse -= b.Bytes()
+	}
+	return err
 }
 
+// snapshot returns the bytes in use, the engine's peak and the device's
+// peak since resetPeak. The device's peak is the highest InUse sampled
+// after each allocation, or, for a device.PeakResetter, the larger of that
+// and the device's own Stats().Peak (reset by resetPeak): the device's
+// figure also covers memory others allocate on a shared device.
 func (a *accounting) snapshot() (inUse, peak, devPeak int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.inUse, a.peak, a.devPeak
+	devPeak = a.devPeak
+	if _, ok := a.dev.(device.PeakResetter); ok {
+		devPeak = max(devPeak, a.dev.Stats().Peak)
+	}
+	return a.inUse, a.peak, devPeak
 }
 
 // callAlloc is one call's allocations: the buffers it made and the peak of
@@ -112,7 +147,9 @@ type callAlloc struct {
 }
 
 // Alloc reserves bytes on the run's device for this call. An allocation
-// that does not fit fails with an error wrapping device.ErrOutOfMemory.
+// that does not fit fails with an error wrapping device.ErrOutOfMemory, a
+// negative size with one wrapping device.ErrInvalidSize, and a done ctx
+// with ctx's error. Alloc never waits for memory to be freed.
 func (c *Call) Alloc(ctx context.Context, bytes int64, label string) (*Buffer, error) {
 	if c.alloc == nil {
 		return nil, fmt.Errorf("engine: Call.Alloc outside a run")

@@ -75,9 +75,33 @@ type NotReexecutable interface {
 	NotReexecutable()
 }
 
-// Call is one invocation of a node. It is owned by the worker running it and
-// valid only until Run (or CheckLazy) returns: the engine reuses the Call and
-// its Inputs map, so a node must not keep either (the values are its own).
+// Call is one invocation of a node. Its contract:
+//
+//   - Lifetime. The Call and its Inputs map belong to the engine and are
+//     valid only until Run (or CheckLazy) returns; the engine then reuses
+//     both for another call. A node must not keep either, nor use them
+//     from a goroutine that outlives the call.
+//   - Inputs are shared and read-only. An input value may also be the
+//     input of other nodes (running at the same time on other workers), an
+//     output held in the cache, or a literal of the workflow, which is
+//     reused by later runs. A node must not modify an input value or
+//     anything reachable from it: not a []any list (an InputIsList input is
+//     the producer's own list), not a map or a slice, not what a pointer
+//     points to. To change one, copy it and return the copy.
+//   - Buffers. An *engine.Buffer among the inputs (alone or inside a []any)
+//     is valid only during the call. The engine frees it when no node will
+//     read it again, at release level 2 as soon as its last known reader
+//     returns; a buffer kept past the call (in the Runner, a global, a
+//     closure, a goroutine) may be freed under the node, and reading it is
+//     then a use-after-free (Buffer.Check reports device.ErrUseAfterFree).
+//     The exception is a buffer the node returns as an output: the engine
+//     then keeps it alive as that output, counted once however many outputs
+//     and nodes hold it. A node never calls Release on an input. Buffers the
+//     node allocates with Alloc and does not return are freed when the call
+//     returns.
+//   - Other values are never freed by the engine: a node may keep a number,
+//     a string or a Go value it received past the call, still read-only
+//     (a kept []any may hold buffers, which the rule above covers).
 type Call struct {
 	// Node is the id of the node being run (ephemeral id for expanded nodes).
 	Node NodeID

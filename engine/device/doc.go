@@ -6,14 +6,27 @@
 // It keeps exact accounting ([Stats]: bytes in use, peak, capacity) and is
 // safe for concurrent use. Errors wrap one sentinel per concept:
 // [ErrOutOfMemory] (as an [*OutOfMemoryError] saying what did not fit),
-// [ErrDoubleFree], [ErrForeignBuffer], [ErrUseAfterFree], [ErrLeak] (from
-// Close, which frees the leaked buffers all the same), [ErrClosed] and
-// [ErrUnavailable]. Release is explicit: no Device relies on finalizers.
+// [ErrInvalidSize] (a negative size), [ErrDoubleFree], [ErrForeignBuffer],
+// [ErrUseAfterFree], [ErrLeak] (from Close, which frees the leaked buffers
+// all the same), [ErrClosed] and [ErrUnavailable]. Release is explicit: no
+// Device relies on finalizers.
+//
+// In short (the [Device] methods say it exactly): Alloc checks, in order,
+// that ctx is not done (else it returns ctx's error), that the size is not
+// negative (ErrInvalidSize), that the device is open (ErrClosed) and that
+// the bytes fit (ErrOutOfMemory); a failed Alloc changes nothing. Alloc
+// never waits for memory to be freed, because the engine holds its
+// accounting lock across Alloc and Free; an implementation that can block
+// longer than a driver call must honour ctx. Close frees every buffer;
+// after it Alloc fails with ErrClosed, Free with ErrDoubleFree, and a
+// second Close returns nil.
 //
 // Optional abilities are interfaces checked by type assertion: a [Checker]
 // tells whether a buffer is still live (the engine checks every input
-// before a node reads it), a [PeakResetter] restarts Peak for a per-run
-// figure.
+// before a node reads it), a [PeakResetter] restarts Peak: the engine
+// resets it when a run starts and reports the device's Peak at the run's
+// end as the run's device peak (Stats.DevicePeakBytes, never below what it
+// sampled after its own allocations).
 //
 // # Implementations
 //

@@ -55,9 +55,11 @@ func NewSim(capacity int64) *Sim {
 	return &Sim{capacity: max(capacity, 0), live: make(map[uint64]*simBuffer)}
 }
 
-// Alloc reserves bytes. It fails with an *OutOfMemoryError when the
-// capacity would be exceeded, with ErrClosed after Close, and with ctx's
-// error when ctx is done; a failed Alloc changes no accounting.
+// Alloc reserves bytes, as the Device contract says: it returns ctx.Err()
+// when ctx is already done, an error wrapping ErrInvalidSize for a
+// negative size, ErrClosed after Close and an *OutOfMemoryError when the
+// capacity would be exceeded; a failed Alloc changes no accounting. It
+// never blocks but on s's lock. A nil ctx counts as never done.
 func (s *Sim) Alloc(ctx context.Context, bytes int64) (Buffer, error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
@@ -65,7 +67,7 @@ func (s *Sim) Alloc(ctx context.Context, bytes int64) (Buffer, error) {
 		}
 	}
 	if bytes < 0 {
-		return nil, fmt.Errorf("device: alloc of negative size %d", bytes)
+		return nil, fmt.Errorf("%w: alloc of negative size %d", ErrInvalidSize, bytes)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,7 +100,8 @@ func (s *Sim) own(b Buffer) (*simBuffer, error) {
 	return sb, nil
 }
 
-// Free releases b and poisons it.
+// Free releases b and poisons it. It fails with ErrForeignBuffer when b
+// is not s's and with ErrDoubleFree when b was freed, by Free or Close.
 func (s *Sim) Free(b Buffer) error {
 	sb, err := s.own(b)
 	if err != nil {
@@ -175,8 +178,9 @@ func (s *Sim) Counts() (allocs, frees int) {
 }
 
 // Close frees every live buffer and closes s: later Allocs fail with
-// ErrClosed. It returns an error wrapping ErrLeak, naming the buffers,
-// when some were still live. Closing a closed Sim does nothing.
+// ErrClosed, later Frees of its buffers with ErrDoubleFree. It returns an
+// error wrapping ErrLeak, naming the buffers, when some were still live.
+// Closing a closed Sim does nothing and returns nil.
 func (s *Sim) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

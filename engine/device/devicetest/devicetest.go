@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -45,6 +46,8 @@ func Run(t *testing.T, newDevice func(t *testing.T, capacity int64) device.Devic
 		{"OutOfMemory", s.outOfMemory},
 		{"ZeroBytes", s.zeroBytes},
 		{"NegativeBytes", s.negativeBytes},
+		{"DoneContext", s.doneContext},
+		{"ErrorOrder", s.errorOrder},
 		{"DoubleFree", s.doubleFree},
 		{"ConcurrentDoubleFree", s.concurrentDoubleFree},
 		{"ForeignBuffer", s.foreignBuffer},
@@ -52,6 +55,7 @@ func Run(t *testing.T, newDevice func(t *testing.T, capacity int64) device.Devic
 		{"Concurrent", s.concurrent},
 		{"CloseClean", s.closeClean},
 		{"CloseReportsLeaks", s.closeReportsLeaks},
+		{"AfterClose", s.afterClose},
 		{"Check", s.check},
 		{"ResetPeak", s.resetPeak},
 	} {
@@ -270,7 +274,73 @@ func (s suite) negativeBytes(t *testing.T) {
 		t.Fatalf("Alloc(-1): %v; a negative size is not out of memory", err)
 	}
 	d.want(0, 0)
+	for _, n := range []int64{-1, -Capacity, math.MinInt64} {
+		b, err := d.Alloc(context.Background(), n)
+		if !errors.Is(err, device.ErrInvalidSize) || b != nil {
+			t.Fatalf("Alloc(%d) = %v, %v; want no buffer and ErrInvalidSize", n, b, err)
+		}
+	}
+	d.want(0, 0)
 	d.closeClean()
+}
+
+// doneContext: Alloc with a context that is already done fails with the
+// context's error, whatever the size, and changes nothing.
+func (s suite) doneContext(t *testing.T) {
+	d := s.open(t)
+	a := d.alloc(1 * MiB)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	for _, c := range []struct {
+		ctx  context.Context
+		want error
+	}{{cancelled, context.Canceled}, {expired, context.DeadlineExceeded}} {
+		for _, n := range []int64{0, 1, 1 * MiB, Capacity} { // Capacity would not fit
+			b, err := d.Alloc(c.ctx, n)
+			if !errors.Is(err, c.want) || b != nil {
+				t.Fatalf("Alloc(%d) with a done context = %v, %v; want no buffer and %v", n, b, err, c.want)
+			}
+		}
+	}
+	d.want(1*MiB, 1*MiB)
+	// A context that is not done yet does not stop Alloc.
+	live, cancel3 := context.WithCancel(context.Background())
+	b, err := d.Alloc(live, 2*MiB)
+	cancel3()
+	if err != nil {
+		t.Fatalf("Alloc with a live context: %v", err)
+	}
+	d.want(3*MiB, 3*MiB)
+	d.free(b) // cancelling ctx later does not touch the buffer
+	d.free(a)
+	d.closeClean()
+}
+
+// errorOrder: a done context goes before a negative size, which goes before
+// a closed device, which goes before out of memory.
+func (s suite) errorOrder(t *testing.T) {
+	d := s.open(t)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.Alloc(cancelled, -1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Alloc(-1) with a cancelled context: %v, want context.Canceled", err)
+	}
+	d.closeClean()
+	for _, c := range []struct {
+		ctx   context.Context
+		bytes int64
+		want  error
+	}{
+		{cancelled, 1, context.Canceled},
+		{context.Background(), -1, device.ErrInvalidSize},
+		{context.Background(), Capacity + 1, device.ErrClosed},
+	} {
+		if _, err := d.Alloc(c.ctx, c.bytes); !errors.Is(err, c.want) {
+			t.Fatalf("Alloc(%d) on a closed device: %v, want %v", c.bytes, err, c.want)
+		}
+	}
 }
 
 func (s suite) doubleFree(t *testing.T) {
@@ -519,6 +589,42 @@ func (s suite) closeReportsLeaks(t *testing.T) {
 				t.Fatalf("Check of a buffer that Close freed: %v, want ErrUseAfterFree", err)
 			}
 		}
+	}
+}
+
+// afterClose: Close frees everything; then Alloc fails with ErrClosed,
+// Free of the device's buffers with ErrDoubleFree, Stats still answers
+// with InUse 0, and a second Close is a no-op.
+func (s suite) afterClose(t *testing.T) {
+	d := s.open(t)
+	freed := d.alloc(2 * MiB)
+	d.free(freed)
+	leaked := d.alloc(1 * MiB)
+	zero := d.alloc(0)
+	if err := d.close(); !errors.Is(err, device.ErrLeak) {
+		t.Fatalf("Close with 2 live buffers: %v, want ErrLeak", err)
+	}
+	if st := d.Stats(); st.InUse != 0 {
+		t.Fatalf("Stats() after Close = %+v, want InUse 0", st)
+	}
+	for _, n := range []int64{0, 1} {
+		if b, err := d.Alloc(context.Background(), n); !errors.Is(err, device.ErrClosed) || b != nil {
+			t.Fatalf("Alloc(%d) after Close = %v, %v; want no buffer and ErrClosed", n, b, err)
+		}
+	}
+	for _, b := range []device.Buffer{freed, leaked, zero} {
+		if err := d.Free(b); !errors.Is(err, device.ErrDoubleFree) {
+			t.Fatalf("Free(%v) after Close: %v, want ErrDoubleFree", b, err)
+		}
+	}
+	if err := d.Free(fakeBuffer{leaked.ID()}); !errors.Is(err, device.ErrForeignBuffer) {
+		t.Fatalf("Free of a foreign buffer after Close: %v, want ErrForeignBuffer", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatalf("second Close: %v, want nil", err)
+	}
+	if st := d.Stats(); st.InUse != 0 {
+		t.Fatalf("Stats() after a second Close = %+v, want InUse 0", st)
 	}
 }
 
