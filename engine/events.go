@@ -29,11 +29,16 @@ type Event struct {
 	Class   string           `json:"class_type,omitempty"`
 	Nodes   []NodeID         `json:"nodes,omitempty"`
 	Output  map[string][]any `json:"output,omitempty"`
-	Slot    int              `json:"slot,omitempty"`
-	Bytes   int64            `json:"bytes,omitempty"`
+	// Slot is the output index (released, reexecuted, pinned for a
+	// NotReexecutable node) or the number of nodes an expander pinned.
+	Slot int `json:"slot,omitempty"`
+	// Bytes is what a release freed on the device (released); 0 when the
+	// values are still held elsewhere (another slot, the cache).
+	Bytes int64 `json:"bytes,omitempty"`
 	// Cause is the late edge that made a node run again (reexecuted):
 	// the consumer that asked for the released slot.
-	Cause   NodeID  `json:"cause,omitempty"`
+	Cause NodeID `json:"cause,omitempty"`
+	// Value and Max are a progress event's position (Call.Progress).
 	Value   float64 `json:"value,omitempty"`
 	Max     float64 `json:"max,omitempty"`
 	Message string  `json:"message,omitempty"`

@@ -168,15 +168,18 @@ func (r *run) eachNode(f func(*rnode)) {
 	}
 }
 
-// onRelease is the tracker's callback: a released slot leaves the cache.
-func (r *run) onRelease(owner any, out int) {
+// onRelease is the tracker's callback: a released slot leaves the cache,
+// and the event says how many bytes the release freed.
+func (r *run) onRelease(owner any, out int, freed int64) {
 	n := owner.(*rnode)
 	if n.centry != nil {
+		before := r.e.refs.Live()
 		r.e.cache.remove(n.centry)
 		n.centry = nil
+		freed += before - r.e.refs.Live()
 	}
 	ev := n.event(EventReleased)
-	ev.Slot = out
+	ev.Slot, ev.Bytes = out, freed
 	r.em.emit(ev)
 }
 

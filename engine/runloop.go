@@ -6,6 +6,8 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ebbgraph/ebb/lifetime"
 )
@@ -104,39 +106,38 @@ func (r *run) dispatch() {
 	}
 }
 
-// cycle reports a dynamic dependency cycle: pending nodes that all wait on
-// each other. It is blamed on the display node of the first ephemeral node
-// in the cycle (ComfyUI's rule), or the first node.
+// cycle reports a dynamic dependency cycle: active nodes that wait on each
+// other. The strongly connected components of the waits (the routine
+// validation uses for static cycles) give the cycles; the one through the
+// smallest node id is reported, shortest first, and blamed on the display
+// node of its first ephemeral node (ComfyUI's rule), or its first node.
 func (r *run) cycle() {
-	var start *rnode
+	g := waitGraph{index: map[*rnode]int32{}}
 	r.eachNode(func(n *rnode) {
-		if (n.state == stPending || n.state == stAwaiting) && n.blockers > 0 && (start == nil || n.id < start.id) {
-			start = n
+		if n.state.active() {
+			g.nodes = append(g.nodes, n)
 		}
 	})
-	if start == nil {
+	slices.SortFunc(g.nodes, func(a, b *rnode) int { return strings.Compare(string(a.id), string(b.id)) })
+	for i, n := range g.nodes {
+		g.index[n] = int32(i)
+	}
+	start := int32(-1)
+	comp := sccs(g, nil, func(_ int32, members []int32, cyclic bool) {
+		if cyclic {
+			if m := slices.Min(members); start < 0 || m < start { // nodes are sorted: the smallest id
+				start = m
+			}
+		}
+	})
+	if start < 0 {
 		r.fail(nil, TypeCycle, fmt.Errorf("%w: %d nodes pending, none ready", ErrCycle, r.pending))
 		return
 	}
-	seen := map[*rnode]int{}
-	var path []*rnode
-	n := start
-	for n != nil {
-		if i, ok := seen[n]; ok {
-			path = path[i:]
-			break
-		}
-		seen[n] = len(path)
-		path = append(path, n)
-		var next *rnode
-		for i := range n.ins {
-			b := &n.ins[i]
-			if b.src != nil && b.wait && !b.src.state.produced() {
-				next = b.src
-				break
-			}
-		}
-		n = next
+	cyc := shortestCycle(g, comp, start)
+	path := make([]*rnode, len(cyc)-1) // the last is start again
+	for i := range path {
+		path[i] = g.nodes[cyc[i]]
 	}
 	blame := path[0]
 	for _, p := range path {
@@ -159,6 +160,28 @@ func (r *run) cycle() {
 		}
 	}
 	r.fail(blame, TypeCycle, err)
+}
+
+// waitGraph is the active nodes as a digraph for sccs: an edge from a node
+// to each unfinished producer one of its bindings waits on.
+type waitGraph struct {
+	nodes []*rnode
+	index map[*rnode]int32
+}
+
+func (g waitGraph) len() int { return len(g.nodes) }
+
+func (g waitGraph) out(u int32, i int) (int32, bool) {
+	ins := g.nodes[u].ins
+	if i >= len(ins) {
+		return 0, false
+	}
+	if b := &ins[i]; b.wait && !b.src.state.produced() {
+		if j, ok := g.index[b.src]; ok {
+			return j, true
+		}
+	}
+	return -1, true
 }
 
 // workflowSigs returns a test for "the signature of an original node of

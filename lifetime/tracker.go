@@ -118,8 +118,10 @@ type Tracker struct {
 	stats Stats
 	errs  []error
 	// OnRelease, if set, is called after a slot is released by the policy
-	// (not by Discard), with the owner and output index given to NewSlot.
-	OnRelease func(owner any, out int)
+	// (not by Discard), with the owner and output index given to NewSlot
+	// and the bytes the release freed (0 when its values are still held
+	// elsewhere).
+	OnRelease func(owner any, out int, freed int64)
 	// OnError, if set, receives every bookkeeping or release error with
 	// the owner of the slot it concerns, instead of Err collecting it.
 	OnError func(owner any, err error)
@@ -289,13 +291,14 @@ func (t *Tracker) maybeRelease(s SlotID) {
 	if sl.state != Live || sl.readers > 0 || sl.pins > 0 {
 		return
 	}
-	vals := sl.vals
+	vals, owner, out := sl.vals, sl.owner, int(sl.out)
 	sl.state, sl.vals = Released, nil
 	t.stats.Releases++
+	before := t.refs.live
+	t.drop(owner, vals)
 	if t.OnRelease != nil {
-		t.OnRelease(sl.owner, int(sl.out))
+		t.OnRelease(owner, out, before-t.refs.live)
 	}
-	t.drop(sl.owner, vals)
 }
 
 func (t *Tracker) drop(owner any, vals []any) {
