@@ -1,4 +1,5 @@
 // bind.go: scheduling and binding: how a node's inputs become reader counts, holds and blockers, and how they are let go.
+
 package engine
 
 import (

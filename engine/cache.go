@@ -1,4 +1,5 @@
 // cache.go: the cross-run output cache, keyed by input signature, and how a run hits and fills it.
+
 package engine
 
 import (

@@ -1,4 +1,5 @@
 // collect.go: generations (the nodes of one expansion) and how finished ones are forgotten, with the values they own.
+
 package engine
 
 import (

@@ -18,7 +18,18 @@
 // knows how many producers it waits for, so no step scans the pending set.
 // One goroutine owns the graph, the ready stack and the lifetime tracker;
 // node bodies run on up to Options.Parallelism workers (1 runs them in a
-// deterministic order on the run goroutine). Nodes can grow the graph:
+// deterministic order on the run goroutine). Workers get their calls and a
+// read-only view of the graph (a map of expanded definitions the run copies
+// before changing it once handed out) and touch no other state.
+//
+// A node's lifecycle is one state (idle, potential, pending, ready,
+// running, awaiting, forwarded, done) changed only through a table of
+// legal moves; an illegal move, a refused free or a broken invariant fails
+// the run with an error wrapping ErrInternal. Test binaries (and EBB_DEBUG=1)
+// check the kernel's invariants after every step. docs/scheduler.md has the
+// states, the moves, who owns each value and the numbered invariants.
+//
+// Nodes can grow the graph:
 //
 //   - lazy inputs: CheckLazy names inputs to evaluate, and is asked again;
 //   - expansion: a Result with Expand adds a subgraph (validated as a whole,
@@ -35,13 +46,17 @@
 //
 // # Memory
 //
-// Outputs live in slots of a lifetime.Tracker: each slot counts its pending
-// readers and pins, and values (Buffers from Call.Alloc) are counted by
-// identity, so a passed-through value is held and freed once. The run's
+// Every value a run holds is in one slot of a lifetime.Tracker, owned by
+// one node or generation: outputs, and, kept by their owner
+// (Tracker.Keep), device values in an expansion's literals, forwarded
+// literal outputs and an awaiting node's literal results. Each slot counts
+// its pending readers and pins, and values (Buffers from Call.Alloc) are
+// counted by identity, so a passed-through value is held and freed once.
+// Ending a run discards every slot; only the cache keeps values. The run's
 // policy.Policy picks the release level and what a late edge (a link to a
 // released slot) does: re-execute the producer, or, under restrict, refuse
 // any link outside the expanding node's upstream, which stays pinned while
-// it is pending. Each run reports executions, re-executions, releases,
+// it is pending; the strategy's hooks live in one place (lateedge.go). Each run reports executions, re-executions, releases,
 // pins, the live and device peaks and the exact bound (lifetime.Trace).
 // A node behind an unrequested lazy input binds its own inputs as
 // potential readers, so a later request never finds them released.

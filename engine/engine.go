@@ -1,3 +1,5 @@
+// engine.go: Engine: New, Run (validation, then a run) and the cross-run cache across runs.
+
 package engine
 
 import (

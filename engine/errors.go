@@ -1,3 +1,5 @@
+// errors.go: sentinel errors, error types, and the typed node, validation and prompt errors.
+
 package engine
 
 import (

@@ -1,3 +1,5 @@
+// events.go: events and observers: what a run reports as it goes.
+
 package engine
 
 import "sync"

@@ -1,4 +1,5 @@
 // exec.go: the worker side: a node's calls built from its bindings, run with panics recovered, and working memory freed.
+
 package engine
 
 import (

@@ -1,4 +1,5 @@
 // expansion.go: accepting an expansion: checking the new nodes, adding them as a generation, and forwarding or awaiting.
+
 package engine
 
 import (

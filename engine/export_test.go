@@ -1,4 +1,5 @@
 // export_test.go: test-only hooks for the engine_test package.
+
 package engine
 
 // SetInvariantChecks turns the per-step invariant checks on or off for

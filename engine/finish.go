@@ -1,4 +1,5 @@
 // finish.go: the run goroutine's side of a node's return: lazy requests, outputs stored and released, expansion handed on.
+
 package engine
 
 import (

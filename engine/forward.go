@@ -1,4 +1,5 @@
 // forward.go: what an expanded node's outputs become: forwarded to its subgraph, or awaited and resolved.
+
 package engine
 
 import (

@@ -1,3 +1,5 @@
+// graph.go: the graph model: NodeID, Ref, Node, Workflow, Literal and the GraphReader calls see.
+
 package engine
 
 import (

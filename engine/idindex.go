@@ -1,3 +1,5 @@
+// idindex.go: a flat open-addressing index of node ids, for validation.
+
 package engine
 
 import "hash/maphash"

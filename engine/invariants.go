@@ -1,4 +1,5 @@
 // invariants.go: the kernel's invariants, checked after every step in tests and with EBB_DEBUG=1.
+
 package engine
 
 import (

@@ -1,4 +1,5 @@
 // lateedge.go: the late-edge strategy in one place: its hooks, pins, re-execution and the restrict rule.
+
 package engine
 
 import (

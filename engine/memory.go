@@ -1,3 +1,5 @@
+// memory.go: device accounting: Buffer, the engine's byte counts and peaks, a call's allocations.
+
 package engine
 
 import (

@@ -1,3 +1,5 @@
+// node.go: node types: Runner and its capability interfaces, Call, Result, Expansion, Blocker.
+
 package engine
 
 import (

@@ -1,3 +1,5 @@
+// options.go: Options, RunOptions, cache modes, RunResult and Stats.
+
 package engine
 
 import (

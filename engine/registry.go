@@ -1,3 +1,5 @@
+// registry.go: the registry of node types by class.
+
 package engine
 
 import (

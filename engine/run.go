@@ -1,4 +1,5 @@
 // run.go: the state of one run (the run struct), how it finds and creates its nodes, and how it fails.
+
 package engine
 
 import (

@@ -1,4 +1,5 @@
 // runloop.go: the run goroutine's loop: dispatch, workers, the dynamic-cycle check and the end of a run.
+
 package engine
 
 import (

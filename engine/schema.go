@@ -1,3 +1,5 @@
+// schema.go: schemas: inputs, outputs and custom validation of a node type.
+
 package engine
 
 // Hidden names a hidden input a node asks the engine for.

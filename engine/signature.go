@@ -1,3 +1,5 @@
+// signature.go: input signatures: the cross-run cache's keys.
+
 package engine
 
 import (

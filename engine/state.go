@@ -1,4 +1,5 @@
 // state.go: a node's lifecycle (one enum, its table of legal moves, one transition function) and the run-time node.
+
 package engine
 
 import (
