@@ -34,11 +34,9 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 	reuse := map[NodeID]bool{}
 	for _, id := range ids {
 		def := newNodes[id]
-		t, ok := r.e.reg.Lookup(def.Class)
-		if !ok {
+		if _, ok := r.e.reg.Lookup(def.Class); !ok {
 			return fmt.Errorf("%w: %q (expanded node %s)", ErrUnknownClass, def.Class, id)
 		}
-		_ = t
 		if old, _, exists := r.lookup(id); exists {
 			if !reflect.DeepEqual(old, def) {
 				return fmt.Errorf("%w: expansion node %q already exists with another definition", ErrDuplicateID, id)
