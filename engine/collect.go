@@ -18,6 +18,7 @@ import (
 type generation struct {
 	ids        []NodeID
 	parent     NodeID // the expanding node
+	depth      int    // 1 for an original node's expansion, parent's + 1 below
 	unfinished int
 	// slot keeps the device values copied into the new nodes' literals (a
 	// loop's carried values) while the generation lives; noSlot if none.

@@ -93,6 +93,20 @@ func encodeInput(v any) (any, error) {
 // encodeLiteral converts a literal to values encoding/json writes as the
 // codec wants: numbers as json.Number text, lists as []any.
 func encodeLiteral(v any) (any, error) {
+	budget := maxHashItems
+	return encodeLit(v, 0, &budget)
+}
+
+// encodeLit encodes v at depth, within a budget of elements: a literal
+// that contains itself, or a DAG of shared lists whose JSON would be huge,
+// is an error rather than a crash.
+func encodeLit(v any, depth int, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("literal too large to encode (more than %d elements)", maxHashItems)
+	}
+	if depth > maxHashDepth {
+		return nil, fmt.Errorf("literal nested deeper than %d levels (does it contain itself?)", maxHashDepth)
+	}
 	switch x := v.(type) {
 	case nil, bool, string:
 		return x, nil
@@ -110,7 +124,7 @@ func encodeLiteral(v any) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			c, err := encodeLiteral(e)
+			c, err := encodeLit(e, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -120,7 +134,7 @@ func encodeLiteral(v any) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			c, err := encodeLiteral(e)
+			c, err := encodeLit(e, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -128,7 +142,7 @@ func encodeLiteral(v any) (any, error) {
 		}
 		return out, nil
 	case Literal:
-		return encodeLiteral(x.Value)
+		return encodeLit(x.Value, depth+1, budget)
 	case Ref:
 		return nil, fmt.Errorf("link %v inside a literal", x)
 	}
@@ -147,7 +161,7 @@ func encodeLiteral(v any) (any, error) {
 	case reflect.Slice, reflect.Array:
 		out := make([]any, rv.Len())
 		for i := range out {
-			c, err := encodeLiteral(rv.Index(i).Interface())
+			c, err := encodeLit(rv.Index(i).Interface(), depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -160,7 +174,7 @@ func encodeLiteral(v any) (any, error) {
 		}
 		out := make(map[string]any, rv.Len())
 		for it := rv.MapRange(); it.Next(); {
-			c, err := encodeLiteral(it.Value().Interface())
+			c, err := encodeLit(it.Value().Interface(), depth+1, budget)
 			if err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/ebbgraph/ebb/engine/device"
@@ -114,7 +115,21 @@ func (e *Engine) Run(ctx context.Context, wf Workflow, ro RunOptions) (*RunResul
 
 // execute runs a validated workflow: the scheduler, without validation.
 func (e *Engine) execute(ctx context.Context, v *validated, ro RunOptions, pol policy.Policy, em *emitter, res *RunResult) {
+	lim := ro.Limits.withDefaults()
+	if lim.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, lim.Timeout, &LimitError{Limit: "timeout", Value: lim.Timeout.Milliseconds()})
+		defer cancel()
+	}
 	r := newRun(ctx, e, v, ro.Targets, pol, em, res)
+	r.lim = lim
+	r.keep = ro.KeepExecuted
+	switch {
+	case r.keep == 0:
+		r.keep = DefaultKeepExecuted
+	case r.keep < 0:
+		r.keep = math.MaxInt
+	}
 	r.timelineOn = ro.Timeline
 	r.execute()
 }

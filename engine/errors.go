@@ -5,6 +5,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors of the engine. Errors returned by Run wrap one of these
@@ -37,40 +38,61 @@ const (
 	TypeRestricted  = "restricted_late_edge"
 	TypeBadGraph    = "invalid_expansion"
 	TypeInternal    = "internal_error"
+	TypeLimit       = "limit_exceeded"
 )
 
+// PanicError is a panic in node code, recovered. Its message is the panic
+// value alone; the stack is kept apart, for logs.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("%v: %v", ErrPanic, e.Value) }
+
+func (e *PanicError) Unwrap() error { return ErrPanic }
+
+// ErrLimit is wrapped by LimitError.
+var ErrLimit = errors.New("engine: run limit exceeded")
+
+// LimitError reports a run that exceeded one of its Limits.
+type LimitError struct {
+	// Limit names the limit as the CLI flag does: max-executions,
+	// max-expansion-depth, max-expansion-nodes, max-list-length, timeout.
+	Limit string
+	// Value is the limit that was exceeded (for timeout, in ms).
+	Value int64
+}
+
+func (e *LimitError) Error() string {
+	if e.Limit == "timeout" {
+		return fmt.Sprintf("run limit exceeded: timeout of %s (raise it with --timeout or Limits.Timeout)", time.Duration(e.Value)*time.Millisecond)
+	}
+	return fmt.Sprintf("run limit exceeded: %s %d (raise it with --%s, or remove it with a negative value)", e.Limit, e.Value, e.Limit)
+}
+
+func (e *LimitError) Unwrap() error { return ErrLimit }
+
 // NodeError is a runtime error of one node. Node is the real (original)
-// node; ID is the node that failed, which differs for expanded nodes.
+// node and Class its class; ID is the node that failed, which differs for
+// expanded nodes, and then IDClass is that node's class.
 type NodeError struct {
-	Node  NodeID
-	ID    NodeID
-	Class string
-	Type  string
-	Err   error
+	Node    NodeID
+	ID      NodeID
+	Class   string
+	Type    string
+	Err     error
+	IDClass string
 }
 
 func (e *NodeError) Error() string {
-	id := string(e.Node)
 	if e.ID != "" && e.ID != e.Node {
-		id += " (" + string(e.ID) + ")"
+		return fmt.Sprintf("node %s (%s), in expanded node %s (%s): %v", e.Node, e.Class, e.ID, e.IDClass, e.Err)
 	}
-	return fmt.Sprintf("node %s (%s): %v", id, e.Class, e.Err)
+	return fmt.Sprintf("node %s (%s): %v", e.Node, e.Class, e.Err)
 }
 
 func (e *NodeError) Unwrap() error { return e.Err }
-
-// wrapNode adds node context to err once: nil stays nil, and an error that
-// already carries a NodeError is returned unchanged.
-func wrapNode(err error, real, id NodeID, class, typ string) error {
-	if err == nil {
-		return nil
-	}
-	var ne *NodeError
-	if errors.As(err, &ne) {
-		return err
-	}
-	return &NodeError{Node: real, ID: id, Class: class, Type: typ, Err: err}
-}
 
 // ValidationError is one problem with one input (or the node itself),
 // typed with ComfyUI's vocabulary: required_input_missing,

@@ -178,7 +178,7 @@ func exec(ctx context.Context, job *callJob) (d *callJob) {
 	d = job
 	defer func() {
 		if p := recover(); p != nil {
-			d.err = fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack())
+			d.err = &PanicError{Value: p, Stack: debug.Stack()}
 			d.results = nil
 		}
 		d.freeErr = freeWork(&job.alloc, d.results)

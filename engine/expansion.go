@@ -66,7 +66,17 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 	if err := r.strat.checkExpansion(r, n, newNodes, results); err != nil {
 		return err
 	}
-	gen := &generation{parent: n.id, slot: noSlot}
+	depth := 1
+	if g := n.gen(); g != nil {
+		depth = g.depth + 1
+	}
+	if depth > r.lim.MaxExpansionDepth {
+		return &LimitError{Limit: "max-expansion-depth", Value: int64(r.lim.MaxExpansionDepth)}
+	}
+	if r.expNodes += int64(len(ids) - len(reuse)); r.expNodes > r.lim.MaxExpansionNodes {
+		return fmt.Errorf("%d nodes added so far: %w", r.expNodes, &LimitError{Limit: "max-expansion-nodes", Value: r.lim.MaxExpansionNodes})
+	}
+	gen := &generation{parent: n.id, slot: noSlot, depth: depth}
 	r.writeEph()
 	var held []any // device values in the new nodes' literals
 	for _, id := range ids {

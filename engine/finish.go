@@ -5,6 +5,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ebbgraph/ebb/engine/device"
 	"github.com/ebbgraph/ebb/lifetime"
@@ -36,18 +37,21 @@ func (r *run) finish(d *callJob) {
 		r.readyIfFree(n)
 		return
 	}
-	r.res.Stats.Executions++
-	r.res.Executed = append(r.res.Executed, n.id)
+	r.executed(n)
 	n.execs++
 	for i, b := range d.block {
-		if b != nil && b.Message != "" {
+		if b == nil {
+			continue
+		}
+		if b.Message != "" {
+			// Reported once, here; consumers get a silent blocker
+			// (ComfyUI's execution_block_cb).
 			ev := n.event(EventError)
 			ev.Message = "Execution Blocked: " + b.Message
 			r.em.emit(ev)
+			b = silentBlocker
 		}
-		if b != nil {
-			d.results[i] = blockedResult(b, len(n.slots))
-		}
+		d.results[i] = blockedResult(b, len(n.slots))
 	}
 	ui := mergeUI(d.results)
 	expanding := false
@@ -60,10 +64,14 @@ func (r *run) finish(d *callJob) {
 		r.traceEnd(d, nil)
 		if err := r.expand(n, d.calls, d.results, ui); err != nil {
 			r.fail(n, TypeBadGraph, err)
+			r.freeOrphans(n, d)
 		}
 		return
 	}
 	outs, err := mergeOutputs(n, d.results)
+	if err == nil {
+		err = r.checkLists(outs)
+	}
 	if err != nil {
 		r.traceEnd(d, nil)
 		r.fail(n, TypeExecution, err)
@@ -75,13 +83,56 @@ func (r *run) finish(d *callJob) {
 	r.recycle(d)
 }
 
-// freeOrphans frees output buffers of a failed node nobody will hold.
+// freeOrphans frees the buffers a failed node returned (as outputs, or in
+// an expansion's outputs and literals) that nothing holds, each once.
 func (r *run) freeOrphans(n *rnode, d *callJob) {
+	var orphans []lifetime.Resource
+	add := func(v any) {
+		lifetime.Resources(v, func(x lifetime.Resource) {
+			if r.e.refs.Holders(x) == 0 && !slices.Contains(orphans, x) {
+				orphans = append(orphans, x)
+			}
+		})
+	}
 	for _, res := range d.results {
 		for _, v := range res.Outputs {
-			r.dropUnheld(n, v)
+			add(v)
+		}
+		if res.Expand == nil {
+			continue
+		}
+		for _, v := range res.Expand.Outputs {
+			add(v)
+		}
+		for _, nd := range res.Expand.Nodes {
+			if nd == nil {
+				continue
+			}
+			for _, v := range nd.Inputs {
+				if _, isRef := v.(Ref); !isRef {
+					add(v)
+				}
+			}
 		}
 	}
+	for _, x := range orphans {
+		if err := x.Release(); err != nil {
+			r.internal(n, err)
+		}
+	}
+}
+
+// silentBlocker is what consumers of a reported blocker get.
+var silentBlocker = &Blocker{}
+
+// checkLists fails when an output's list is longer than the run allows.
+func (r *run) checkLists(outs [][]any) error {
+	for i, vals := range outs {
+		if len(vals) > r.lim.MaxListLength {
+			return fmt.Errorf("output %d has %d values: %w", i, len(vals), &LimitError{Limit: "max-list-length", Value: int64(r.lim.MaxListLength)})
+		}
+	}
+	return nil
 }
 
 // dropUnheld frees the resources in v that nothing holds.

@@ -286,6 +286,10 @@ func (r *run) resolveSub(n *rnode) {
 			outs[j] = append(outs[j], vals...)
 		}
 	}
+	if err := r.checkLists(outs); err != nil {
+		r.fail(n, TypeLimit, err)
+		return
+	}
 	r.complete(n, outs, sub.ui)
 	if sub.slot != noSlot {
 		r.tr.Discard(sub.slot)

@@ -5,6 +5,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -261,14 +262,73 @@ func unwrapLiteral(v any) (any, bool) {
 }
 
 // formatValue writes a literal for messages, numbers as Python would.
+// Lists and maps are cut short (a few elements, a few levels), so a huge
+// or self-containing literal still makes a short message.
 func formatValue(v any) string {
+	var b strings.Builder
+	writeValue(&b, v, 0)
+	return b.String()
+}
+
+const (
+	formatMaxDepth = 3 // list and map levels shown
+	formatMaxItems = 8 // elements shown per list or map
+	formatMaxText  = 200
+)
+
+func writeValue(b *strings.Builder, v any, depth int) {
 	switch x := v.(type) {
 	case float64:
-		return formatFloat(x)
+		b.WriteString(formatFloat(x))
 	case string:
-		return x
+		if len(x) > formatMaxText {
+			x = x[:formatMaxText] + "..."
+		}
+		b.WriteString(x)
+	case Literal:
+		writeValue(b, x.Value, depth)
+	case []any:
+		if depth == formatMaxDepth {
+			fmt.Fprintf(b, "[... %d elements]", len(x))
+			return
+		}
+		b.WriteByte('[')
+		for i, e := range x {
+			if i == formatMaxItems {
+				fmt.Fprintf(b, " ... (%d more)", len(x)-i)
+				break
+			}
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			writeValue(b, e, depth+1)
+		}
+		b.WriteByte(']')
+	case map[string]any:
+		if depth == formatMaxDepth {
+			fmt.Fprintf(b, "map[... %d keys]", len(x))
+			return
+		}
+		b.WriteString("map[")
+		for i, k := range slices.Sorted(maps.Keys(x)) {
+			if i == formatMaxItems {
+				fmt.Fprintf(b, " ... (%d more)", len(x)-i)
+				break
+			}
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(k + ":")
+			writeValue(b, x[k], depth+1)
+		}
+		b.WriteByte(']')
+	default:
+		s := fmt.Sprint(v)
+		if len(s) > formatMaxText {
+			s = s[:formatMaxText] + "..."
+		}
+		b.WriteString(s)
 	}
-	return fmt.Sprint(v)
 }
 
 func formatBound(in *InputSpec, b float64) string {

@@ -4,9 +4,11 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ebbgraph/ebb/engine/device"
 	"github.com/ebbgraph/ebb/policy"
@@ -84,6 +86,68 @@ type RunOptions struct {
 	Observers []Observer
 	// Timeline records Stats.Timeline (live bytes after each node).
 	Timeline bool
+	// Limits bound what the run may do; zero fields take DefaultLimits.
+	Limits Limits
+	// KeepExecuted is how many ids RunResult.Executed keeps (the last
+	// ones): 0 means DefaultKeepExecuted, a negative number all of them.
+	// Stats.Executions counts every execution either way.
+	KeepExecuted int
+}
+
+// Limits bound what one run may make the engine do, so that no workflow
+// runs without end or grows without bound. A zero field takes its value
+// from DefaultLimits; a negative one removes that limit. Exceeding a
+// limit fails the run with a *LimitError (type limit_exceeded) naming the
+// limit and the node, and frees everything the run held.
+type Limits struct {
+	// MaxExecutions bounds node executions (Stats.Executions, which
+	// counts re-executions too).
+	MaxExecutions int64
+	// MaxExpansionDepth bounds how deeply expansions nest: the nodes an
+	// original node's expansion adds are at depth 1, those their own
+	// expansions add at depth 2, and so on. A loop built by tail
+	// expansion goes one level deeper each iteration.
+	MaxExpansionDepth int
+	// MaxExpansionNodes bounds the nodes all expansions of a run add.
+	MaxExpansionNodes int64
+	// MaxListLength bounds the length of one output's list (its values
+	// across a node's list calls).
+	MaxListLength int
+	// Timeout bounds the run's wall time. Unlike the other fields, zero
+	// means no timeout.
+	Timeout time.Duration
+}
+
+// DefaultLimits returns the limits of a run that sets none: generous
+// enough for a million-node workflow or a million-iteration loop.
+func DefaultLimits() Limits {
+	return Limits{MaxExecutions: 100_000_000, MaxExpansionDepth: 1_000_000, MaxExpansionNodes: 10_000_000, MaxListLength: 1_000_000}
+}
+
+// DefaultKeepExecuted is how many executed ids a run keeps by default.
+const DefaultKeepExecuted = 100_000
+
+// withDefaults fills zero fields from DefaultLimits and turns negative
+// ones into no limit (the largest value).
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	pick64 := func(v, def int64) int64 {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return math.MaxInt64
+		}
+		return v
+	}
+	pick := func(v, def int) int { return int(pick64(int64(v), int64(def))) }
+	return Limits{
+		MaxExecutions:     pick64(l.MaxExecutions, d.MaxExecutions),
+		MaxExpansionDepth: pick(l.MaxExpansionDepth, d.MaxExpansionDepth),
+		MaxExpansionNodes: pick64(l.MaxExpansionNodes, d.MaxExpansionNodes),
+		MaxListLength:     pick(l.MaxListLength, d.MaxListLength),
+		Timeout:           max(l.Timeout, 0),
+	}
 }
 
 // Status is how a run ended.
@@ -108,7 +172,8 @@ type RunResult struct {
 	// Outputs holds the UI results by node id.
 	Outputs map[NodeID]map[string][]any
 	// Executed lists, in order, the nodes whose bodies ran (expanded nodes
-	// included; re-executions appear again). Cached lists cache hits.
+	// included; re-executions appear again): the last
+	// RunOptions.KeepExecuted of them. Cached lists cache hits.
 	Executed []NodeID
 	Cached   []NodeID
 	Stats    Stats

@@ -27,7 +27,8 @@ type run struct {
 	orig  []rnode            // state of the reachable original nodes, by validation index
 	eph   map[NodeID]*ephDef // expanded definitions; copied before a change once handed to workers
 	ephRO bool               // eph was handed to a worker: copy it before changing it
-	nodes map[NodeID]*rnode  // ephemeral nodes the run knows
+	nodes map[NodeID]*rnode  // ephemeral nodes the run knows, and original ones validated late
+	late  map[NodeID]*Node   // original nodes validated when an expansion linked to them
 	gens  map[*generation]bool
 	// targets are the run's explicit targets (nil: every output node).
 	targets map[NodeID]bool
@@ -50,6 +51,11 @@ type run struct {
 	gen       int  // the cache's run number
 	checks    bool // check invariants after every step
 	steps     int  // steps checked so far
+	lim       Limits
+	expNodes  int64 // nodes expansions added
+	keep      int   // executed ids to keep
+	execHead  int   // next slot of res.Executed once it is a full ring
+	workers   int   // worker goroutines started
 
 	timelineOn bool
 }
@@ -76,7 +82,7 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 	r.tr = lifetime.NewTracker(pol.Level, e.refs)
 	r.tr.Grow(len(v.vnodes))
 	r.trace.Grow(len(v.vnodes))
-	res.Executed = make([]NodeID, 0, len(v.vnodes))
+	res.Executed = make([]NodeID, 0, min(len(v.vnodes), DefaultKeepExecuted))
 	r.tr.OnRelease = r.onRelease
 	r.tr.OnError = r.onTrackerError
 	if targets != nil {
@@ -92,6 +98,9 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 // lookup returns the definition of id as the run sees it, and where an
 // ephemeral node came from (nil for an original node).
 func (r *run) lookup(id NodeID) (def *Node, info *ephDef, ok bool) {
+	if d, ok := r.late[id]; ok {
+		return d, nil, true
+	}
 	if d, ok := r.v.def(id); ok {
 		return d, nil, true
 	}
@@ -113,6 +122,12 @@ func (r *run) node(id NodeID) (*rnode, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrMissingNode, id)
 	}
+	if info == nil { // an original node no output needed: an expansion links to it
+		var err error
+		if def, err = r.validateLate(id); err != nil {
+			return nil, err
+		}
+	}
 	t, ok := r.e.reg.Lookup(def.Class)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (node %s)", ErrUnknownClass, def.Class, id)
@@ -124,6 +139,46 @@ func (r *run) node(id NodeID) (*rnode, error) {
 	r.initNode(n, id, def, t, info)
 	r.nodes[id] = n
 	return n, nil
+}
+
+// validateLate validates an original node that validation did not reach
+// (and what it links to) when an expansion first links to it, as ComfyUI
+// does, and returns its definition with literals coerced. A node that
+// fails is an error naming its validation errors, which join
+// RunResult.NodeErrors.
+func (r *run) validateLate(id NodeID) (*Node, error) {
+	if d, ok := r.late[id]; ok {
+		return d, nil
+	}
+	lv, err := validate(r.e.reg, r.v.wf, []NodeID{id})
+	var errs map[NodeID]*NodeValidation
+	var pe *PromptError
+	switch {
+	case lv != nil:
+		errs = lv.errs
+	case errors.As(err, &pe):
+		errs = pe.Nodes
+	}
+	for nid, nv := range errs {
+		if r.res.NodeErrors == nil {
+			r.res.NodeErrors = map[NodeID]*NodeValidation{}
+		}
+		if _, seen := r.res.NodeErrors[nid]; !seen {
+			r.res.NodeErrors[nid] = nv
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: node %s, linked by an expansion, failed validation: %w", ErrInvalid, id, err)
+	}
+	if r.late == nil {
+		r.late = map[NodeID]*Node{}
+	}
+	for i := range lv.vnodes {
+		if vn := &lv.vnodes[i]; !r.v.has(vn.id) {
+			r.late[vn.id] = vn.out
+		}
+	}
+	return r.late[id], nil
 }
 
 // origNode returns the state of original node i, initializing it on first
@@ -212,15 +267,42 @@ func (r *run) internal(n *rnode, err error) {
 	r.more = append(r.more, err)
 }
 
+// limitCause returns the limit that ended the run's context, if one did.
+func (r *run) limitCause() *LimitError {
+	var le *LimitError
+	if r.ctx.Err() != nil && errors.As(context.Cause(r.ctx), &le) {
+		return le
+	}
+	return nil
+}
+
+// executed records that n ran, keeping the last r.keep ids.
+func (r *run) executed(n *rnode) {
+	r.res.Stats.Executions++
+	ex := r.res.Executed
+	if len(ex) < r.keep {
+		r.res.Executed = append(ex, n.id)
+		return
+	}
+	ex[r.execHead] = n.id
+	r.execHead = (r.execHead + 1) % len(ex)
+}
+
 // fail records the first error of the run.
 func (r *run) fail(n *rnode, typ string, err error) {
 	if r.err != nil {
 		return
 	}
+	if le := r.limitCause(); le != nil && (errors.Is(err, ErrInterrupted) || errors.Is(err, context.DeadlineExceeded)) {
+		err = fmt.Errorf("%w (stopped: %v)", le, err) // the timeout, not an interruption
+	}
 	var re *RestrictError
+	var le *LimitError
 	switch {
 	case errors.Is(err, ErrInternal):
 		typ = TypeInternal
+	case errors.As(err, &le):
+		typ = TypeLimit
 	case errors.As(err, &re):
 		typ = TypeRestricted
 	case errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
@@ -234,5 +316,22 @@ func (r *run) fail(n *rnode, typ string, err error) {
 		r.err = err
 		return
 	}
-	r.err = wrapNode(err, n.realID(), n.id, n.def.Class, typ)
+	r.err = r.nodeError(n, typ, err)
+}
+
+// nodeError wraps err with n's context once: the real node and its class,
+// and, for an expanded node, its own id and class.
+func (r *run) nodeError(n *rnode, typ string, err error) error {
+	var ne *NodeError
+	if errors.As(err, &ne) {
+		return err
+	}
+	ne = &NodeError{Node: n.realID(), ID: n.id, Class: n.def.Class, Type: typ, Err: err}
+	if n.info != nil {
+		ne.IDClass = n.def.Class
+		if d, ok := r.v.def(n.info.real); ok {
+			ne.Class = d.Class
+		}
+	}
+	return ne
 }

@@ -34,13 +34,6 @@ func (r *run) execute() {
 	if r.par > 1 {
 		r.jobs = make(chan *callJob)
 		r.doneCh = make(chan *callJob, r.par)
-		for range r.par {
-			go func() {
-				for job := range r.jobs {
-					r.doneCh <- exec(r.ctx, job)
-				}
-			}()
-		}
 		defer close(r.jobs)
 	}
 	for r.err == nil {
@@ -71,6 +64,13 @@ func (r *run) execute() {
 	r.end()
 }
 
+// worker runs jobs until the run closes r.jobs.
+func (r *run) worker() {
+	for job := range r.jobs {
+		r.doneCh <- exec(r.ctx, job)
+	}
+}
+
 // dispatch starts ready nodes while workers are free.
 func (r *run) dispatch() {
 	for r.err == nil && len(r.ready) > 0 && r.running < r.par {
@@ -88,6 +88,10 @@ func (r *run) dispatch() {
 			r.checkStep()
 			continue
 		}
+		if int64(r.res.Stats.Executions+r.running) >= r.lim.MaxExecutions {
+			r.fail(n, TypeLimit, &LimitError{Limit: "max-executions", Value: r.lim.MaxExecutions})
+			return
+		}
 		job, err := r.prepare(n)
 		if err != nil {
 			r.fail(n, TypeExecution, err)
@@ -102,6 +106,10 @@ func (r *run) dispatch() {
 			r.finish(exec(r.ctx, job))
 			r.checkStep()
 		} else {
+			if r.workers < r.running { // all busy: one more, never more than can run at once
+				r.workers++
+				go r.worker()
+			}
 			r.jobs <- job
 		}
 	}
@@ -156,7 +164,14 @@ func (r *run) cycle() {
 		if d, ok := r.nodes[blame.displayID()]; ok {
 			blame = d
 		} else {
-			r.err = &NodeError{Node: blame.realID(), ID: blame.displayID(), Class: blame.def.Class, Type: TypeCycle, Err: err}
+			ne := &NodeError{Node: blame.realID(), ID: blame.displayID(), Class: blame.def.Class, Type: TypeCycle, Err: err}
+			if d, ok := r.v.def(blame.realID()); ok && blame.displayID() != blame.realID() {
+				ne.Class = d.Class
+				if dd, _, ok := r.lookup(blame.displayID()); ok {
+					ne.IDClass = dd.Class
+				}
+			}
+			r.err = ne
 			return
 		}
 	}
@@ -204,6 +219,9 @@ func (r *run) workflowSigs() func(sigKey) bool {
 // end releases what the run holds, keeps what the cache keeps, and fills in
 // the result.
 func (r *run) end() {
+	if ex := r.res.Executed; r.execHead > 0 { // a full ring: oldest first
+		r.res.Executed = slices.Concat(ex[r.execHead:], ex[:r.execHead])
+	}
 	r.tr.DiscardAll()
 	r.gens = nil
 	r.e.cache.endRun(r.workflowSigs())

@@ -164,8 +164,25 @@ func writeInt(h hash.Hash, v int64) {
 }
 
 // hashValue writes a literal; it reports false for values with no stable
-// encoding (which are then never cached, like ComfyUI's Unhashable).
+// encoding (which are then never cached, like ComfyUI's Unhashable), and
+// for literals too big to hash cheaply: nested deeper than maxHashDepth
+// (a list that contains itself is infinitely deep) or with more than
+// maxHashItems elements in all (counting a list shared n times n times,
+// so a DAG of shared lists cannot take exponential time).
 func hashValue(h hash.Hash, v any) bool {
+	budget := maxHashItems
+	return hashLiteral(h, v, 0, &budget)
+}
+
+const (
+	maxHashDepth = 1000
+	maxHashItems = 1 << 20
+)
+
+func hashLiteral(h hash.Hash, v any, depth int, budget *int) bool {
+	if *budget--; *budget < 0 || depth > maxHashDepth {
+		return false
+	}
 	switch x := v.(type) {
 	case nil:
 		h.Write([]byte{'n'})
@@ -191,12 +208,12 @@ func hashValue(h hash.Hash, v any) bool {
 		h.Write([]byte{'s'})
 		writeStr(h, x)
 	case Literal:
-		return hashValue(h, x.Value)
+		return hashLiteral(h, x.Value, depth+1, budget)
 	case []any:
 		h.Write([]byte{'['})
 		writeInt(h, int64(len(x)))
 		for _, e := range x {
-			if !hashValue(h, e) {
+			if !hashLiteral(h, e, depth+1, budget) {
 				return false
 			}
 		}
@@ -205,7 +222,7 @@ func hashValue(h hash.Hash, v any) bool {
 		writeInt(h, int64(len(x)))
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			writeStr(h, k)
-			if !hashValue(h, x[k]) {
+			if !hashLiteral(h, x[k], depth+1, budget) {
 				return false
 			}
 		}

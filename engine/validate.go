@@ -62,6 +62,12 @@ func (v *validated) def(id NodeID) (*Node, bool) {
 	return n, ok
 }
 
+// has reports whether validation reached id.
+func (v *validated) has(id NodeID) bool {
+	_, ok := v.index.get(id)
+	return ok
+}
+
 // size is the number of nodes in the workflow.
 func (v *validated) size() int { return len(v.wf) }
 

@@ -73,8 +73,49 @@ func walk(v any, f func(Resource)) {
 	case Resource:
 		f(x)
 	case []any:
-		for _, e := range x {
-			walk(e, f)
+		w := walker{f: f}
+		w.list(x)
+	}
+}
+
+// walker visits the lists of one value. Past walkFree lists it remembers
+// each list it enters and enters none twice, so a list that contains
+// itself ends, and a DAG of shared lists costs its distinct lists, not its
+// paths; every walk of the same value visits the same resources, so Hold
+// and Drop stay paired.
+type walker struct {
+	f    func(Resource)
+	n    int
+	seen map[listID]bool
+}
+
+type listID struct {
+	first *any
+	n     int
+}
+
+const walkFree = 64
+
+func (w *walker) list(x []any) {
+	if len(x) == 0 {
+		return
+	}
+	if w.n++; w.n > walkFree {
+		if w.seen == nil {
+			w.seen = map[listID]bool{}
+		}
+		id := listID{&x[0], len(x)}
+		if w.seen[id] {
+			return
+		}
+		w.seen[id] = true
+	}
+	for _, e := range x {
+		switch y := e.(type) {
+		case Resource:
+			w.f(y)
+		case []any:
+			w.list(y)
 		}
 	}
 }
