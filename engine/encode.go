@@ -108,7 +108,12 @@ func encodeLit(v any, depth int, budget *int) (any, error) {
 		return nil, fmt.Errorf("literal nested deeper than %d levels (does it contain itself?)", maxHashDepth)
 	}
 	switch x := v.(type) {
-	case nil, bool, string:
+	case string:
+		if *budget -= len(x) / 64; *budget < 0 {
+			return nil, fmt.Errorf("literal too large to encode (strings of more than %d MiB in all)", maxHashItems*64>>20)
+		}
+		return x, nil
+	case nil, bool:
 		return x, nil
 	case int64:
 		return json.Number(strconv.FormatInt(x, 10)), nil

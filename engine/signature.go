@@ -167,8 +167,9 @@ func writeInt(h hash.Hash, v int64) {
 // encoding (which are then never cached, like ComfyUI's Unhashable), and
 // for literals too big to hash cheaply: nested deeper than maxHashDepth
 // (a list that contains itself is infinitely deep) or with more than
-// maxHashItems elements in all (counting a list shared n times n times,
-// so a DAG of shared lists cannot take exponential time).
+// maxHashItems elements in all, a string counting one per 64 bytes
+// (counting a list shared n times n times, so a DAG of shared lists
+// cannot take exponential time).
 func hashValue(h hash.Hash, v any) bool {
 	budget := maxHashItems
 	return hashLiteral(h, v, 0, &budget)
@@ -205,6 +206,9 @@ func hashLiteral(h hash.Hash, v any, depth int, budget *int) bool {
 		h.Write([]byte{'d'})
 		writeInt(h, int64(math.Float64bits(x)))
 	case string:
+		if *budget -= len(x) / 64; *budget < 0 { // long strings count by size
+			return false
+		}
 		h.Write([]byte{'s'})
 		writeStr(h, x)
 	case Literal:

@@ -21,9 +21,21 @@ const (
 	fuzzHang       = 60 * time.Second
 )
 
+// fuzzLimits are low run limits, so a fuzzed run that loops or grows
+// without end is stopped by a limit (limit_exceeded) and the fuzzer sees
+// the limit paths: every one must free what the run held.
+var fuzzLimits = engine.Limits{
+	MaxExecutions:     5_000,
+	MaxExpansionDepth: 200,
+	MaxExpansionNodes: 5_000,
+	MaxListLength:     10_000,
+	Timeout:           fuzzRunTimeout / 2,
+}
+
 // FuzzRunWorkflow decodes the input as an API-format workflow and runs it,
 // twice (the second run meets the first run's cache), on an engine with
-// the pack and the testpack and a 1 MiB Sim device. The policy and the
+// the pack and the testpack and a 1 MiB Sim device, with low run limits
+// (fuzzLimits). The policy and the
 // parallelism are derived from the input. No input may panic, hang, read
 // a released value, free twice or leave device memory the cache does not
 // account for; after engine.Close the device must be empty.
@@ -52,7 +64,7 @@ func FuzzRunWorkflow(f *testing.F) {
 			ctx = WithLedger(WithCancel(ctx, cancel), &Ledger{})
 			done := make(chan *engine.RunResult, 1)
 			go func() {
-				res, _ := e.Run(ctx, wf, engine.RunOptions{Policy: &pol})
+				res, _ := e.Run(ctx, wf, engine.RunOptions{Policy: &pol, Limits: fuzzLimits})
 				done <- res
 			}()
 			var res *engine.RunResult
