@@ -37,35 +37,47 @@ var errInvariant = errors.New("broken invariant")
 // checkStep checks the invariants after one step of the run goroutine (a
 // node's return with its expansion, lazy request and releases, a
 // resolution, the first drain), while the run has not failed.
+//
+// A check costs time in proportion to the nodes the run knows, so runs of
+// more than checkFree nodes are checked every (nodes/checkFree)-th step:
+// checking then costs about checkFree node visits per step, and small runs
+// (every property test) are checked at every step.
 func (r *run) checkStep() {
 	if !r.checks || r.err != nil {
 		return
 	}
 	r.steps++
+	if r.steps < r.nextCheck {
+		return
+	}
 	if err := r.checkInvariants(); err != nil {
 		r.internal(nil, fmt.Errorf("%w after step %d: %w", errInvariant, r.steps, err))
 	}
+	r.nextCheck = r.steps + max(1, (len(r.nodes)+len(r.orig))/checkFree)
 }
+
+// checkFree is how many nodes a run may know and still be checked after
+// every step.
+const checkFree = 128
 
 // checkInvariants checks the numbered invariants of docs/scheduler.md.
 // It costs time proportional to the nodes, bindings and slots the run
 // holds.
 func (r *run) checkInvariants() error {
-	type slotUse struct {
-		owners  int // references from an owner (a node's slots, a generation, an awaiting node)
-		readers int // counted bindings
+	c := &r.chk
+	if c.holds == nil {
+		c.holds, c.waiting = map[*rnode]int32{}, map[*rnode]int32{}
 	}
-	uses := map[lifetime.SlotID]*slotUse{}
+	clear(c.uses)
+	clear(c.holds)
+	clear(c.waiting)
 	use := func(s lifetime.SlotID) *slotUse {
-		u := uses[s]
-		if u == nil {
-			u = &slotUse{}
-			uses[s] = u
+		if int(s) >= len(c.uses) {
+			c.uses = append(c.uses, make([]slotUse, int(s)+1-len(c.uses))...)
 		}
-		return u
+		return &c.uses[s]
 	}
-	holds := map[*rnode]int{}
-	waiting := map[*rnode]int{} // waiting bindings per producer
+	holds, waiting := c.holds, c.waiting
 	pending, running := 0, 0
 	var err error
 	bad := func(n int, format string, args ...any) {
@@ -139,10 +151,10 @@ func (r *run) checkInvariants() error {
 		}
 	}
 	r.eachNode(func(n *rnode) {
-		if got := holds[n]; got != int(n.nbind) {
+		if got := holds[n]; got != n.nbind {
 			bad(6, "node %s has %d holds counted, %d found", n.id, n.nbind, got)
 		}
-		if got := waiting[n]; got != len(n.waiters) {
+		if got := waiting[n]; int(got) != len(n.waiters) {
 			bad(4, "node %s has %d waiters and %d bindings wait on it", n.id, len(n.waiters), got)
 		}
 	})
@@ -153,13 +165,10 @@ func (r *run) checkInvariants() error {
 		bad(1, "%d nodes are running, the run counts %d", running, r.running)
 	}
 	for s, info := range r.tr.Slots() {
-		u := uses[s]
-		if u == nil || u.owners != 1 {
-			owners := 0
-			if u != nil {
-				owners = u.owners
-			}
-			bad(2, "slot %d (owner %s) is referenced by %d owners", s, ownerName(info.Owner), owners)
+		u := use(s)
+		u.inTracker = true
+		if u.owners != 1 {
+			bad(2, "slot %d (owner %s) is referenced by %d owners", s, ownerName(info.Owner), u.owners)
 			continue
 		}
 		if u.readers != info.Readers {
@@ -168,12 +177,26 @@ func (r *run) checkInvariants() error {
 		if r.pol.Level == policy.ReleaseDead && info.State == lifetime.Live && info.Readers == 0 && info.Pins == 0 {
 			bad(3, "slot %d of %s is live with no reader and no pin", s, ownerName(info.Owner))
 		}
-		delete(uses, s)
 	}
-	for s := range uses {
-		bad(2, "slot %d is referenced but not in the tracker", s)
+	for s := range c.uses {
+		if u := &c.uses[s]; (u.owners > 0 || u.readers > 0) && !u.inTracker {
+			bad(2, "slot %d is referenced but not in the tracker", s)
+		}
 	}
 	return err
+}
+
+// checkScratch is checkInvariants' memory, kept between checks.
+type checkScratch struct {
+	uses    []slotUse // by slot id
+	holds   map[*rnode]int32
+	waiting map[*rnode]int32 // waiting bindings per producer
+}
+
+type slotUse struct {
+	owners    int // references from an owner (a node's slots, a generation, an awaiting node)
+	readers   int // counted bindings
+	inTracker bool
 }
 
 func ownerName(o any) string {

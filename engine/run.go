@@ -50,7 +50,9 @@ type run struct {
 	cachedAt  []NodeID
 	gen       int  // the cache's run number
 	checks    bool // check invariants after every step
-	steps     int  // steps checked so far
+	steps     int  // steps so far (counted only when checking)
+	nextCheck int  // the step of the next check
+	chk       checkScratch
 	lim       Limits
 	expNodes  int64 // nodes expansions added
 	keep      int   // executed ids to keep
