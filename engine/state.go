@@ -63,23 +63,44 @@ var moves = [numStates]uint16{
 // errIllegalMove is wrapped by the internal error of a move the table forbids.
 var errIllegalMove = errors.New("illegal node state move")
 
+// illegalMove marks a move the table forbids in moveDelta.
+const illegalMove int8 = -128
+
+// moveDelta[from][to] is what a legal move adds to run.pending (a node
+// entering or leaving the active states), or illegalMove: the moves table
+// in the form transition reads with one lookup.
+var moveDelta = func() (d [numStates][numStates]int8) {
+	for from := range numStates {
+		for to := range numStates {
+			switch {
+			case moves[from]&(1<<to) == 0:
+				d[from][to] = illegalMove
+			case to.active() && !from.active():
+				d[from][to] = 1
+			case from.active() && !to.active():
+				d[from][to] = -1
+			}
+		}
+	}
+	return d
+}()
+
 // transition moves n to state to, keeping run.pending. An illegal move
 // fails the run with an internal error and leaves n where it was.
 func (r *run) transition(n *rnode, to nstate) bool {
-	from := n.state
-	if moves[from]&(1<<to) == 0 {
-		r.internal(n, fmt.Errorf("%w: %s -> %s", errIllegalMove, from, to))
+	d := moveDelta[n.state%numStates][to%numStates]
+	if d == illegalMove {
+		r.illegal(n, to)
 		return false
 	}
 	n.state = to
-	if a, b := from.active(), to.active(); a != b {
-		if b {
-			r.pending++
-		} else {
-			r.pending--
-		}
-	}
+	r.pending += int(d)
 	return true
+}
+
+// illegal fails the run for a move the table forbids.
+func (r *run) illegal(n *rnode, to nstate) {
+	r.internal(n, fmt.Errorf("%w: %s -> %s", errIllegalMove, n.state, to))
 }
 
 // rnode is the run-time state of one node. Owned by the run goroutine.
