@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 )
 
 // Exit statuses.
@@ -37,7 +38,7 @@ const (
 
 // stopSignals end a run cleanly: the run is cancelled, reports
 // "interrupted" and ebb exits with status 1.
-var stopSignals = []os.Signal{os.Interrupt}
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
