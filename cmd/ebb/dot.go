@@ -20,6 +20,7 @@ func cmdDot(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dot", "WORKFLOW.json",
 		"Print the workflow graph in Graphviz DOT: one box per node (\"id: Class\"), one edge per link\n"+
 			"(labelled \"output index -> input name\"). Render it with: ebb dot wf.json | dot -Tsvg > wf.svg", stderr)
+	fileSize := fileSizeFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -28,7 +29,11 @@ func cmdDot(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return usagef("dot: want exactly one workflow, got %d", len(files))
 	}
-	wf, err := readWorkflow(files[0])
+	maxSize, err := parseFileSize(*fileSize)
+	if err != nil {
+		return err
+	}
+	wf, err := readWorkflow(files[0], maxSize)
 	if err != nil {
 		return err
 	}

@@ -27,12 +27,21 @@ type runJSON struct {
 }
 
 // errorJSON is a run's error. NodeID and NodeType are null for errors of
-// the whole workflow (validation) or of the run (cancellation).
+// the whole workflow (validation) or of the run (cancellation); they name
+// the workflow's real node also when a node its expansion added failed,
+// and ExpandedNode then names that one.
 type errorJSON struct {
-	NodeID   *engine.NodeID `json:"node_id"`
-	NodeType *string        `json:"node_type"`
-	Type     string         `json:"type"`
-	Message  string         `json:"message"`
+	NodeID       *engine.NodeID    `json:"node_id"`
+	NodeType     *string           `json:"node_type"`
+	ExpandedNode *expandedNodeJSON `json:"expanded_node,omitempty"`
+	Type         string            `json:"type"`
+	Message      string            `json:"message"`
+}
+
+// expandedNodeJSON is the node an expansion added that failed.
+type expandedNodeJSON struct {
+	ID    engine.NodeID `json:"id"`
+	Class string        `json:"class"`
 }
 
 type nodeErrorsJSON struct {
@@ -115,7 +124,8 @@ func nodeErrorsOf(nv *engine.NodeValidation) *nodeErrorsJSON {
 }
 
 // errorOf classifies a run's error: a node's runtime error (with the real
-// node id), a validation error of the workflow, or an interruption.
+// node id and class, and the expanded node that failed), a validation
+// error of the workflow, or an error of the whole run.
 func errorOf(err error) *errorJSON {
 	if err == nil {
 		return nil
@@ -124,20 +134,23 @@ func errorOf(err error) *errorJSON {
 	if errors.As(err, &ne) {
 		id, class := ne.Node, ne.Class
 		if id == "" {
-			id = ne.ID
+			id, class = ne.ID, ne.IDClass
 		}
 		typ := ne.Type
 		if typ == "" {
-			typ = engine.TypeExecution
+			typ = runErrorType(err)
 		}
 		msg := err.Error()
 		if ne.Err != nil {
 			msg = ne.Err.Error()
 		}
+		e := &errorJSON{NodeID: &id, NodeType: &class, Type: typ}
 		if ne.ID != "" && ne.ID != id {
 			msg = "in expanded node " + string(ne.ID) + ": " + msg
+			e.ExpandedNode = &expandedNodeJSON{ID: ne.ID, Class: ne.IDClass}
 		}
-		return &errorJSON{NodeID: &id, NodeType: &class, Type: typ, Message: msg}
+		e.Message = msg
+		return e
 	}
 	var pe *engine.PromptError
 	if errors.As(err, &pe) {
@@ -147,13 +160,24 @@ func errorOf(err error) *errorJSON {
 		}
 		return &errorJSON{Type: typ, Message: pe.Error()}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, engine.ErrInterrupted) {
-		return &errorJSON{Type: engine.TypeInterrupted, Message: err.Error()}
+	return &errorJSON{Type: runErrorType(err), Message: err.Error()}
+}
+
+// runErrorType is the type of an error that names no node.
+func runErrorType(err error) string {
+	switch {
+	case errors.Is(err, engine.ErrInternal):
+		return engine.TypeInternal
+	case errors.Is(err, engine.ErrLimit):
+		return engine.TypeLimit
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, engine.ErrInterrupted):
+		return engine.TypeInterrupted
+	case errors.Is(err, device.ErrOutOfMemory):
+		return engine.TypeOutOfMemory
+	case errors.Is(err, engine.ErrPanic):
+		return engine.TypePanic
 	}
-	if errors.Is(err, device.ErrOutOfMemory) {
-		return &errorJSON{Type: engine.TypeOutOfMemory, Message: err.Error()}
-	}
-	return &errorJSON{Type: engine.TypeExecution, Message: err.Error()}
+	return engine.TypeExecution
 }
 
 func writeJSON(w io.Writer, results []*engine.RunResult) error {
@@ -161,9 +185,14 @@ func writeJSON(w io.Writer, results []*engine.RunResult) error {
 	for i, r := range results {
 		out[i] = toJSON(r)
 	}
+	return writeJSONValue(w, out)
+}
+
+// writeJSONValue writes v as indented JSON.
+func writeJSONValue(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
 	return nil
@@ -252,7 +281,12 @@ func printSummary(w io.Writer, title string, r *engine.RunResult) {
 		if e.NodeID != nil {
 			where = fmt.Sprintf("node %s (%s): ", *e.NodeID, *e.NodeType)
 		}
-		fmt.Fprintf(w, "  error: %s%s: %s\n", where, e.Type, e.Message)
+		msg := e.Message
+		if x := e.ExpandedNode; x != nil {
+			where = fmt.Sprintf("node %s (%s), in expanded node %s (%s): ", *e.NodeID, *e.NodeType, x.ID, x.Class)
+			msg = strings.TrimPrefix(msg, "in expanded node "+string(x.ID)+": ")
+		}
+		fmt.Fprintf(w, "  error: %s%s: %s\n", where, e.Type, msg)
 		if e.Type == "missing_node_type" {
 			fmt.Fprintf(w, "  hint: --profile FILE.json can simulate classes ebb does not have (see docs/cli.md)\n")
 		}
@@ -272,7 +306,7 @@ func printSummary(w io.Writer, title string, r *engine.RunResult) {
 		}
 	}
 	s := r.Stats
-	fmt.Fprintf(w, "  executed %d, cached %d", len(r.Executed), len(r.Cached))
+	fmt.Fprintf(w, "  executed %d, cached %d", s.Executions, len(r.Cached))
 	if s.Reexecutions > 0 {
 		fmt.Fprintf(w, ", re-executed %d", s.Reexecutions)
 	}

@@ -8,7 +8,10 @@
 //	ebb version                             print the version
 //
 // Exit status: 0 when everything succeeded, 1 when a run failed, 2 for
-// usage errors (bad flags, unreadable or malformed files).
+// usage errors (bad flags, unreadable, oversized or malformed files), 3 for
+// an internal failure (a bug in ebb: a crash of the command, or a run that
+// failed with engine.ErrInternal). Under --json, stdout is always one JSON
+// document, errors included.
 package main
 
 import (
@@ -21,18 +24,24 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 )
 
 // Exit statuses.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
-	programName = "ebb"
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitInternal = 3
+	programName  = "ebb"
 )
 
+// stopSignals end a run cleanly: the run is cancelled, reports
+// "interrupted" and ebb exits with status 1.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	code := runCtx(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -64,6 +73,14 @@ func commands() []command {
 }
 
 func runCtx(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return dispatch(ctx, commands(), args, stdout, stderr)
+}
+
+// dispatch runs the command args[0] of cmds. A panic in the command is
+// recovered and reported as an internal error (exit status 3); under
+// --json, a command that failed without writing stdout gets an error
+// document there, so that stdout is always one JSON document.
+func dispatch(ctx context.Context, cmds []command, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -73,20 +90,28 @@ func runCtx(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			// "ebb help run" is "ebb run -h".
-			return runCtx(ctx, []string{rest[0], "-h"}, stdout, stderr)
+			return dispatch(ctx, cmds, []string{rest[0], "-h"}, stdout, stderr)
 		}
 		usage(stdout)
 		return exitOK
 	}
-	for _, c := range commands() {
+	for _, c := range cmds {
 		if c.name != name || c.run == nil {
 			continue
 		}
-		err := c.run(ctx, rest, stdout, stderr)
-		return exitCode(err, stderr)
+		out := &countingWriter{w: stdout}
+		err := safeRun(ctx, c, rest, out, stderr)
+		code := exitCode(err, stderr)
+		if code != exitOK && out.n == 0 && wantsJSON(rest) {
+			writeErrorJSON(stdout, err)
+		}
+		return code
 	}
 	fmt.Fprintf(stderr, "ebb: unknown command %q\n\n", name)
 	usage(stderr)
+	if wantsJSON(rest) {
+		writeErrorJSON(stdout, usagef("unknown command %q", name))
+	}
 	return exitUsage
 }
 
@@ -96,44 +121,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %-30s %s\n", c.name, c.args, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'ebb COMMAND -h' for a command's flags. Exit status: 0 success, 1 a run failed, 2 usage error.\n")
-}
-
-// usageError is a problem with the command line or its input files: exit
-// status 2.
-type usageError struct {
-	err   error
-	quiet bool // already reported (by the flag package)
-}
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, a ...any) error {
-	return &usageError{err: fmt.Errorf(format, a...)}
-}
-
-// errFailed says a run failed; what went wrong was already printed.
-var errFailed = errors.New("a run failed")
-
-// errHelp says -h was asked for and usage was printed.
-var errHelp = errors.New("help shown")
-
-func exitCode(err error, stderr io.Writer) int {
-	var ue *usageError
-	switch {
-	case err == nil, errors.Is(err, errHelp):
-		return exitOK
-	case errors.Is(err, errFailed):
-		return exitFailed
-	case errors.As(err, &ue):
-		if !ue.quiet {
-			fmt.Fprintf(stderr, "ebb: %v\n", err)
-		}
-		return exitUsage
-	}
-	fmt.Fprintf(stderr, "ebb: %v\n", err)
-	return exitFailed
+	fmt.Fprintf(w, "\nRun 'ebb COMMAND -h' for a command's flags. Exit status: 0 success, 1 a run failed, 2 usage error, 3 internal error (a bug in ebb).\n")
 }
 
 // newFlagSet returns a FlagSet that reports to stderr and does not exit.

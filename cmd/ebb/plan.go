@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +44,18 @@ type planFlags struct {
 	profile  string
 	memory   string
 	timeline string
+	fileSize *string
+	limits   limitFlags
+}
+
+// planConfig is what plan needs besides the workflow.
+type planConfig struct {
+	profile  *sim.Profile
+	capacity int64
+	json     bool
+	timeline string
+	name     string
+	limits   engine.Limits
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +67,8 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.profile, "profile", "", "nodes/sim profile `FILE.json` simulating classes by output and working sizes")
 	fs.StringVar(&f.memory, "device-memory", "", "Sim device capacity such as 22GiB (default: unlimited)")
 	fs.StringVar(&f.timeline, "memory-timeline", "", "draw live memory per executed node, one line per level (strategy auto), to `FILE.png`")
+	f.fileSize = fileSizeFlag(fs)
+	f.limits.register(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -68,18 +81,26 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	limits, err := f.limits.limits()
+	if err != nil {
+		return err
+	}
+	maxSize, err := parseFileSize(*f.fileSize)
+	if err != nil {
+		return err
+	}
 	if err := checkImageFile(f.timeline); err != nil {
 		return err
 	}
-	prof, err := readProfile(f.profile)
+	prof, err := readProfile(f.profile, maxSize)
 	if err != nil {
 		return err
 	}
-	wf, err := readWorkflow(files[0])
+	wf, err := readWorkflow(files[0], maxSize)
 	if err != nil {
 		return err
 	}
-	return plan(ctx, stdout, wf, prof, capacity, f.json, f.timeline, files[0])
+	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: capacity, json: f.json, timeline: f.timeline, name: files[0], limits: limits})
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -108,7 +129,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !*asJSON {
 		fmt.Fprint(stdout, demoText)
 	}
-	return plan(ctx, stdout, wf, prof, demoCapacity, *asJSON, *timeline, "seed workflow")
+	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: demoCapacity, json: *asJSON, timeline: *timeline, name: "seed workflow"})
 }
 
 const demoText = `The seed workflow comes from ComfyUI's "node smart offload" pull request: it loads
@@ -124,34 +145,44 @@ of the order it ran in.
 `
 
 // plan runs wf at every level and strategy and prints the table (or JSON).
-func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, prof *sim.Profile, capacity int64, asJSON bool, timeline, name string) error {
-	reg, err := newRegistry(prof)
+// A row that failed is a result, but one that failed with an internal
+// error (a bug in ebb) makes plan return errInternalRun after the table.
+func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, cfg planConfig) error {
+	capacity, timeline, name := cfg.capacity, cfg.timeline, cfg.name
+	reg, err := newRegistry(cfg.profile)
 	if err != nil {
 		return err
 	}
 	var rows []planRow
+	internal := false
 	for _, level := range policy.Levels() {
 		for _, strat := range policy.Strategies() {
-			row, err := planOne(ctx, reg, wf, capacity, policy.Policy{Level: level, Strategy: strat}, timeline != "")
+			row, err := planOne(ctx, reg, wf, capacity, policy.Policy{Level: level, Strategy: strat}, timeline != "", cfg.limits)
 			if err != nil {
 				return err
 			}
 			if row.result.Status == engine.StatusInvalid {
-				// Every row would fail the same way: report it once.
-				printSummary(stdout, "plan ("+name+")", row.result)
+				// Every row would fail the same way: report it once, as
+				// run does (under --json, run's result object).
+				if cfg.json {
+					if err := writeJSONValue(stdout, toJSON(row.result)); err != nil {
+						return err
+					}
+				} else {
+					printSummary(stdout, "plan ("+name+")", row.result)
+				}
 				return errFailed
 			}
+			internal = internal || errors.Is(row.result.Err, engine.ErrInternal)
 			rows = append(rows, row)
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return fmt.Errorf("plan: %w", ctx.Err())
 			}
 		}
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
-			return fmt.Errorf("writing JSON: %w", err)
+	if cfg.json {
+		if err := writeJSONValue(stdout, rows); err != nil {
+			return err
 		}
 	} else {
 		printPlan(stdout, rows, capacity)
@@ -171,11 +202,14 @@ func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, prof *sim.P
 			return err
 		}
 	}
+	if internal {
+		return errInternalRun
+	}
 	return nil
 }
 
 // planOne runs wf once on a fresh engine and Sim device.
-func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capacity int64, pol policy.Policy, timeline bool) (planRow, error) {
+func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capacity int64, pol policy.Policy, timeline bool, limits engine.Limits) (planRow, error) {
 	dev := newSim(capacity)
 	defer dev.Close()
 	eng, err := engine.New(engine.Options{
@@ -188,7 +222,7 @@ func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capa
 		return planRow{}, err
 	}
 	defer eng.Close()
-	res := normalize(eng.Run(ctx, wf, engine.RunOptions{Policy: &pol, Timeline: timeline}))
+	res := normalize(eng.Run(ctx, wf, engine.RunOptions{Policy: &pol, Timeline: timeline, Limits: limits}))
 	s := res.Stats
 	row := planRow{
 		Level:           int(pol.Level),

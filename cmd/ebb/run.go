@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,9 @@ import (
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/policy"
 )
+
+// openDevice opens run's device; tests replace it.
+var openDevice = deviceSpec.open
 
 // runFlags are the flags of "ebb run".
 type runFlags struct {
@@ -26,6 +30,9 @@ type runFlags struct {
 	device   string
 	scale    float64
 	timeline string
+	keep     int
+	fileSize *string
+	limits   limitFlags
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -44,6 +51,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&f.device, "device", "sim", "device: sim or cuda:N (cuda needs a build with -tags cuda)")
 	fs.Float64Var(&f.scale, "scale", 1, "multiply profile and AllocateVRAM sizes by `F` (for small real GPUs)")
 	fs.StringVar(&f.timeline, "memory-timeline", "", "draw live memory per executed node to `FILE.png`")
+	fs.IntVar(&f.keep, "keep-executed", engine.DefaultKeepExecuted, "how many executed ids (the last ones) a result lists (`N`; negative: all)")
+	f.fileSize = fileSizeFlag(fs)
+	f.limits.register(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -62,8 +72,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if f.parallel < 0 {
-		return usagef("--parallel %d: want 0 (GOMAXPROCS) or more", f.parallel)
+	if err := checkParallel(f.parallel); err != nil {
+		return err
+	}
+	if err := checkKeepExecuted(f.keep); err != nil {
+		return err
+	}
+	limits, err := f.limits.limits()
+	if err != nil {
+		return err
+	}
+	maxSize, err := parseFileSize(*f.fileSize)
+	if err != nil {
+		return err
 	}
 	targets := parseTargets(fs, f.targets)
 	capacity, err := parseCapacity(f.memory)
@@ -82,25 +103,27 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	// Then every file, so a typo in the last one fails before anything runs.
-	prof, err := readProfile(f.profile)
+	prof, err := readProfile(f.profile, maxSize)
 	if err != nil {
 		return err
 	}
 	workflows := make([]engine.Workflow, len(files))
 	for i, path := range files {
-		if workflows[i], err = readWorkflow(path); err != nil {
+		if workflows[i], err = readWorkflow(path, maxSize); err != nil {
 			return err
 		}
 		scaleWorkflow(workflows[i], f.scale)
 	}
 	if prof != nil {
-		prof = prof.Scale(f.scale)
+		if prof, err = prof.Scaled(f.scale); err != nil {
+			return usagef("--scale %v: profile %s: %v", f.scale, f.profile, err)
+		}
 	}
 	reg, err := newRegistry(prof)
 	if err != nil {
 		return err
 	}
-	dev, err := spec.open(capacity)
+	dev, err := openDevice(spec, capacity)
 	if err != nil {
 		return err
 	}
@@ -117,12 +140,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer eng.Close()
 
 	var results []*engine.RunResult
-	failed := false
+	failed, internal := false, false
 	for i, wf := range workflows {
 		if i > 0 && ctx.Err() != nil {
 			break // interrupted: the remaining workflows do not run
 		}
-		ro := engine.RunOptions{Targets: targets, Policy: &pol, Timeline: f.timeline != ""}
+		ro := engine.RunOptions{Targets: targets, Policy: &pol, Timeline: f.timeline != "", Limits: limits, KeepExecuted: f.keep}
 		if f.events {
 			ro.Observers = []engine.Observer{newEventWriter(stderr, i, files[i])}
 		}
@@ -130,6 +153,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		results = append(results, res)
 		if res.Status != engine.StatusSuccess {
 			failed = true
+		}
+		if errors.Is(res.Err, engine.ErrInternal) {
+			internal = true
 		}
 		if !f.json {
 			printSummary(stdout, fmt.Sprintf("run %d (%s)", i+1, files[i]), res)
@@ -149,7 +175,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	if failed {
+	switch {
+	case internal:
+		return errInternalRun
+	case failed:
 		return errFailed
 	}
 	return nil

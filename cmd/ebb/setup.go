@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -14,14 +16,50 @@ import (
 	"github.com/ebbgraph/ebb/nodes/testpack"
 )
 
-// readWorkflow reads and decodes a ComfyUI API-format workflow. Every
-// problem is a usage error naming the file.
-func readWorkflow(path string) (engine.Workflow, error) {
-	data, err := os.ReadFile(path)
+// readWorkflow reads and decodes a ComfyUI API-format workflow of at most
+// maxSize bytes (0: no cap). Every problem is a usage error naming the
+// file.
+func readWorkflow(path string, maxSize int64) (engine.Workflow, error) {
+	data, err := readFile(path, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	return decodeWorkflow(path, data)
+}
+
+// utf8BOM is the byte-order mark some editors write at the start of a
+// UTF-8 file; JSON does not allow it, ebb skips it.
+const utf8BOM = "\xef\xbb\xbf"
+
+// readFile reads a workflow or profile file of at most maxSize bytes (0:
+// no cap), without its byte-order mark. A larger file, or a device such as
+// /dev/zero that never ends, is a usage error naming the file and the cap,
+// found without reading more than maxSize+1 bytes.
+func readFile(path string, maxSize int64) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	return decodeWorkflow(path, data)
+	defer f.Close()
+	tooLarge := func() error {
+		return &usageError{typ: typeFileTooLarge, err: fmt.Errorf(
+			"%s: larger than the --max-file-size cap of %s (raise it with --max-file-size, or remove it with 0)", path, formatBytes(maxSize))}
+	}
+	var r io.Reader = f
+	if maxSize > 0 {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxSize {
+			return nil, tooLarge()
+		}
+		r = io.LimitReader(f, maxSize+1)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	if maxSize > 0 && int64(len(data)) > maxSize {
+		return nil, tooLarge()
+	}
+	return bytes.TrimPrefix(data, []byte(utf8BOM)), nil
 }
 
 func decodeWorkflow(name string, data []byte) (engine.Workflow, error) {
@@ -32,14 +70,15 @@ func decodeWorkflow(name string, data []byte) (engine.Workflow, error) {
 	return wf, nil
 }
 
-// readProfile loads a nodes/sim profile file; "" means none.
-func readProfile(path string) (*sim.Profile, error) {
+// readProfile loads a nodes/sim profile file of at most maxSize bytes (0:
+// no cap); "" means none.
+func readProfile(path string, maxSize int64) (*sim.Profile, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path, maxSize)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, err
 	}
 	return parseProfile(path, data)
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,7 +33,9 @@ const maxLabels = 40
 var imageFormats = map[string]bool{"png": true, "svg": true, "pdf": true, "jpg": true, "jpeg": true, "eps": true, "tif": true, "tiff": true}
 
 // checkImageFile rejects a --memory-timeline file gonum/plot cannot write,
-// before anything runs. "" (no timeline) is fine.
+// or that cannot be opened for writing (a missing directory, no
+// permission), before anything runs. "" (no timeline) is fine. An existing
+// file is left as it is; a new one is created and removed again.
 func checkImageFile(path string) error {
 	if path == "" {
 		return nil
@@ -38,6 +43,15 @@ func checkImageFile(path string) error {
 	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
 	if !imageFormats[ext] {
 		return usagef("--memory-timeline %q: want a .png file (or .svg, .pdf, .jpg, .eps, .tif)", path)
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o666)
+	if err != nil {
+		return usagef("--memory-timeline: cannot write the image: %v", err)
+	}
+	f.Close()
+	if errors.Is(statErr, fs.ErrNotExist) {
+		os.Remove(path)
 	}
 	return nil
 }

@@ -160,22 +160,47 @@ func LoadProfile(path string) (*Profile, error) {
 
 // Scale returns a copy of p with every size multiplied by f (rounded to
 // whole bytes), to run a profile on a smaller or larger real card. f must
-// be finite and non-negative.
+// be finite and non-negative, and no scaled size may overflow: Scale
+// panics otherwise. Scaled checks the same and returns an error.
 func (p *Profile) Scale(f float64) *Profile {
-	if !(f >= 0) || math.IsInf(f, 0) {
-		panic(fmt.Sprintf("sim: Profile.Scale(%v): factor must be finite and non-negative", f))
+	q, err := p.Scaled(f)
+	if err != nil {
+		panic(err.Error())
 	}
-	mul := func(b int64) int64 { return int64(math.Round(float64(b) * f)) }
+	return q
+}
+
+// Scaled is Scale with an error instead of a panic: for a factor that is
+// NaN, infinite or negative, or that makes any size of the profile too
+// large (as ParseProfile has it: 2^62 bytes or more), which would
+// otherwise wrap into a negative allocation.
+func (p *Profile) Scaled(f float64) (*Profile, error) {
+	if !(f >= 0) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("sim: Profile.Scale(%v): factor must be finite and non-negative", f)
+	}
 	q := &Profile{Classes: make(map[string]Class, len(p.Classes))}
-	for name, c := range p.Classes {
-		c.Work = mul(c.Work)
+	for _, name := range slices.Sorted(maps.Keys(p.Classes)) {
+		c := p.Classes[name]
+		mul := func(what string, b int64) (int64, error) {
+			x := math.Round(float64(b) * f)
+			if x >= math.MaxInt64/2 {
+				return 0, fmt.Errorf("sim: Profile.Scale(%v): class %q: %s of %d bytes becomes %g bytes, too large", f, name, what, b, x)
+			}
+			return int64(x), nil
+		}
+		var err error
+		if c.Work, err = mul("work", c.Work); err != nil {
+			return nil, err
+		}
 		c.Outputs = slices.Clone(c.Outputs)
 		for i := range c.Outputs {
-			c.Outputs[i].Bytes = mul(c.Outputs[i].Bytes)
+			if c.Outputs[i].Bytes, err = mul(fmt.Sprintf("output %d (%s)", i, c.Outputs[i].Type), c.Outputs[i].Bytes); err != nil {
+				return nil, err
+			}
 		}
 		q.Classes[name] = c
 	}
-	return q
+	return q, nil
 }
 
 // Types returns a node type per class, sorted by class. The types declare
