@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,5 +262,29 @@ func TestHostileLiterals(t *testing.T) {
 		if _, err := engine.EncodeWorkflow(wf); err == nil {
 			t.Errorf("%s: encoded without an error", name)
 		}
+	}
+}
+
+// A huge Parallelism starts no more workers than nodes run at once.
+func TestWorkersOnDemand(t *testing.T) {
+	var mu sync.Mutex
+	peak := 0
+	reg := engine.NewRegistry().MustRegister(&engine.NodeType{Class: "Count", Schema: engine.Schema{OutputNode: true},
+		Runner: engine.RunFunc(func(context.Context, *engine.Call) (engine.Result, error) {
+			mu.Lock()
+			peak = max(peak, runtime.NumGoroutine())
+			mu.Unlock()
+			return engine.Result{}, nil
+		})})
+	e, err := engine.New(engine.Options{Registry: reg, Parallelism: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	if _, err := e.Run(context.Background(), engine.Workflow{"a": node("Count"), "b": node("Count")}, engine.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if peak > before+2 {
+		t.Errorf("%d goroutines while two nodes ran (%d before the run)", peak, before)
 	}
 }

@@ -15,6 +15,16 @@ type NodeType struct {
 	Runner Runner
 }
 
+// hasListOutput reports whether an output of t is a list (OutputSpec.IsList).
+func (t *NodeType) hasListOutput() bool {
+	for i := range t.Schema.Outputs {
+		if t.Schema.Outputs[i].IsList {
+			return true
+		}
+	}
+	return false
+}
+
 // Runner is a node's behaviour. Run is called once per list element (or
 // once with whole lists for InputIsList types), on a worker goroutine; it
 // must not touch state shared with other nodes except through Call.
