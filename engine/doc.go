@@ -61,6 +61,17 @@
 // A node behind an unrequested lazy input binds its own inputs as
 // potential readers, so a later request never finds them released.
 //
+// # Limits
+//
+// No workflow can make a run go on without end or grow without bound:
+// RunOptions.Limits bounds executions, expansion depth, nodes added by
+// expansion, list length and wall time (DefaultLimits are generous; a
+// negative field removes a limit). Exceeding one fails the run with a
+// *LimitError (type limit_exceeded) and frees everything it held.
+// RunResult.Executed keeps the last RunOptions.KeepExecuted ids, and
+// literals that contain themselves or share lists exponentially are
+// neither hashed nor encoded without bound.
+//
 // # Cache
 //
 // Outputs are cached across runs by input signature (class, fingerprint,
