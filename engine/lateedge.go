@@ -133,7 +133,9 @@ func (r *run) reexecute(p *rnode, out int, n *rnode) {
 		p.ext.requested = nil
 	}
 	r.res.Stats.Reexecutions++
-	r.res.Stats.Reexecuted = append(r.res.Stats.Reexecuted, Reexecution{Node: p.id, Slot: out, Cause: n.id})
+	if len(r.res.Stats.Reexecuted) < r.keep { // the first ones; Reexecutions counts all
+		r.res.Stats.Reexecuted = append(r.res.Stats.Reexecuted, Reexecution{Node: p.id, Slot: out, Cause: n.id})
+	}
 	ev := p.event(EventReexecuted)
 	ev.Slot, ev.Cause = out, n.id
 	r.em.emit(ev)

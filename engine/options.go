@@ -193,7 +193,8 @@ type Stats struct {
 	BoundBytes int64 `json:"bound_bytes"`
 	// DevicePeakBytes is the highest usage the device reported.
 	DevicePeakBytes int64 `json:"device_peak_bytes"`
-	// Reexecuted says which late edge caused each re-execution.
+	// Reexecuted says which late edge caused each re-execution (the first
+	// RunOptions.KeepExecuted of them).
 	Reexecuted []Reexecution `json:"reexecuted,omitempty"`
 	// Timeline has the live bytes after each executed node.
 	Timeline []TimelinePoint `json:"timeline,omitempty"`
