@@ -80,6 +80,8 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 		sigs:    map[NodeID]sigMemo{},
 		outputs: v.outputs,
 		checks:  invariantChecks(),
+		lim:     Limits{}.withDefaults(),
+		keep:    DefaultKeepExecuted,
 	}
 	r.tr = lifetime.NewTracker(pol.Level, e.refs)
 	r.tr.Grow(len(v.vnodes))
