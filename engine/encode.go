@@ -93,24 +93,29 @@ func encodeInput(v any) (any, error) {
 // encodeLiteral converts a literal to values encoding/json writes as the
 // codec wants: numbers as json.Number text, lists as []any.
 func encodeLiteral(v any) (any, error) {
-	budget := maxHashItems
+	budget := maxEncodeItems
 	return encodeLit(v, 0, &budget)
 }
+
+// maxEncodeItems bounds the elements of one encoded literal (a string
+// counting one per KiB): its JSON stays a few MiB, a shared DAG of lists
+// cannot blow up into an exponential document.
+const maxEncodeItems = 1 << 16
 
 // encodeLit encodes v at depth, within a budget of elements: a literal
 // that contains itself, or a DAG of shared lists whose JSON would be huge,
 // is an error rather than a crash.
 func encodeLit(v any, depth int, budget *int) (any, error) {
 	if *budget--; *budget < 0 {
-		return nil, fmt.Errorf("literal too large to encode (more than %d elements)", maxHashItems)
+		return nil, fmt.Errorf("literal too large to encode (more than %d elements)", maxEncodeItems)
 	}
 	if depth > maxHashDepth {
 		return nil, fmt.Errorf("literal nested deeper than %d levels (does it contain itself?)", maxHashDepth)
 	}
 	switch x := v.(type) {
 	case string:
-		if *budget -= len(x) / 64; *budget < 0 {
-			return nil, fmt.Errorf("literal too large to encode (strings of more than %d MiB in all)", maxHashItems*64>>20)
+		if *budget -= len(x) >> 10; *budget < 0 {
+			return nil, fmt.Errorf("literal too large to encode (strings of more than %d MiB in all)", maxEncodeItems>>10)
 		}
 		return x, nil
 	case nil, bool:
