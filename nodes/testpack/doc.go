@@ -10,6 +10,9 @@
 //     because one output may be read by many consumers and kept in the
 //     cross-run cache.
 //   - INT is int64, FLOAT is float64, BOOLEAN is bool, STRING is string.
+//     Python's integers do not overflow; where an exact result does not fit
+//     in an int64 (TestIntMathOperation, a sleep length) the node fails
+//     with an error wrapping ErrIntOverflow, never a wrapped value.
 //   - ACCUMULATION is Accumulation (ComfyUI's {"accum": [...]}).
 //
 // Output nodes (SaveImage, PreviewImage) write no files: their UI result has

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -548,8 +549,12 @@ func sleep(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	if err != nil {
 		return engine.Result{}, err
 	}
-	if s > 0 {
-		t := time.NewTimer(time.Duration(s * float64(time.Second)))
+	d, err := sleepDuration(s)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if d > 0 {
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
@@ -558,6 +563,24 @@ func sleep(ctx context.Context, c *engine.Call) (engine.Result, error) {
 		}
 	}
 	return engine.Outputs(c.Inputs["value"]), nil
+}
+
+// sleepDuration converts seconds to a Duration: 0 for a negative number,
+// an error for NaN and for a length past a Duration's 292 years (a
+// link bypasses the schema's bound, and Go's float-to-int conversion of
+// such a number is undefined: it used to wrap to a negative duration and
+// not sleep at all).
+func sleepDuration(s float64) (time.Duration, error) {
+	const most = float64(math.MaxInt64 / int64(time.Second))
+	switch {
+	case math.IsNaN(s):
+		return 0, fmt.Errorf("seconds: sleep length is not a number")
+	case s > most:
+		return 0, fmt.Errorf("seconds: %w: %g seconds does not fit in a 64-bit duration (at most %g)", ErrIntOverflow, s, most)
+	case s <= 0:
+		return 0, nil
+	}
+	return time.Duration(s * float64(time.Second)), nil
 }
 
 // parallelSleep is TestParallelSleep: an output node that expands into

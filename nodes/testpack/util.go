@@ -251,40 +251,35 @@ func intMath(_ context.Context, c *engine.Call) (engine.Result, error) {
 	return engine.Outputs(r), nil
 }
 
-// IntMath computes a op b like Python ints (without arbitrary precision):
-// divide is floor division, modulo takes the sign of b, power needs b >= 0.
+// IntMath computes a op b with Python's integer semantics: divide is floor
+// division, modulo takes the sign of b, power needs b >= 0. A result that
+// Python would give but an int64 cannot hold is an *IntOverflowError
+// (wrapping ErrIntOverflow), never a wrapped value.
 func IntMath(a, b int64, op string) (int64, error) {
 	switch op {
 	case "add":
-		return a + b, nil
+		return addInt(a, b)
 	case "subtract":
-		return a - b, nil
+		return subInt(a, b)
 	case "multiply":
-		return a * b, nil
+		return mulInt(a, b)
 	case "divide", "modulo":
 		if b == 0 {
 			return 0, fmt.Errorf("integer division or modulo by zero")
 		}
-		q, r := a/b, a%b
-		if r != 0 && (r < 0) != (b < 0) {
-			q, r = q-1, r+b
+		if op == "modulo" && b == -1 {
+			return 0, nil // exact, also for MinInt64 (whose quotient overflows)
 		}
+		q, r, err := floorDivMod(a, b)
 		if op == "divide" {
-			return q, nil
+			return q, err
 		}
-		return r, nil
+		return r, err
 	case "power":
 		if b < 0 {
 			return 0, fmt.Errorf("negative exponent %d: the result is not an integer", b)
 		}
-		r := int64(1)
-		for base := a; b > 0; b >>= 1 {
-			if b&1 == 1 {
-				r *= base
-			}
-			base *= base
-		}
-		return r, nil
+		return powInt(a, b)
 	}
 	return 0, fmt.Errorf("unknown operation %q", op)
 }
