@@ -10,7 +10,21 @@
 //     because one output may be read by many consumers and kept in the
 //     cross-run cache.
 //   - INT is int64, FLOAT is float64, BOOLEAN is bool, STRING is string.
+//     Python's integers do not overflow; where an exact result does not fit
+//     in an int64 (TestIntMathOperation, a sleep length) the node fails
+//     with an error wrapping ErrIntOverflow, never a wrapped value.
 //   - ACCUMULATION is Accumulation (ComfyUI's {"accum": [...]}).
+//
+// Limits: StubImage, StubConstantImage and StubMask take sides up to
+// MaxImageSide and batches up to MaxImageBatch (schema bounds, and checks
+// of linked values), and a tensor a node makes holds at most MaxImageBytes.
+// A node reserves the bytes of each image it makes on the run's device
+// (Call.Alloc) before allocating it, so an image the device cannot hold
+// fails with out_of_memory before any host memory is taken; the
+// reservation is the call's working memory (an IMAGE output is an *Image,
+// not a device buffer the engine could keep alive with it). Images read
+// from inputs are checked (shape against data, limits) before anything
+// sized by their shape is allocated.
 //
 // Output nodes (SaveImage, PreviewImage) write no files: their UI result has
 // the key "images" with one map per image of the batch ("width", "height",

@@ -35,8 +35,11 @@ func ConstantMask(b, h, w int, v float32) *Image { return newTensor(b, h, w, 0).
 
 // NoiseImage returns an IMAGE of shape [b,h,w,3] with values uniform in
 // [0,1), drawn from a generator seeded with seed.
-func NoiseImage(b, h, w int, seed uint64) *Image {
-	m := newTensor(b, h, w, 3)
+func NoiseImage(b, h, w int, seed uint64) *Image { return newTensor(b, h, w, 3).noise(seed) }
+
+// noise fills m with values uniform in [0,1) drawn from a generator seeded
+// with seed.
+func (m *Image) noise(seed uint64) *Image {
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	for i := range m.Data {
 		m.Data[i] = r.Float32()
@@ -152,29 +155,44 @@ func (m *Image) AllEqual(v float32) bool {
 
 // Scale returns m*v.
 func (m *Image) Scale(v float64) *Image {
-	out := newTensor(m.B, m.H, m.W, m.C)
+	out, _ := m.scale(v, func(b, h, w, c int) (*Image, error) { return newTensor(b, h, w, c), nil })
+	return out
+}
+
+// scale is Scale with the output from alloc.
+func (m *Image) scale(v float64, alloc allocFunc) (*Image, error) {
+	out, err := alloc(m.B, m.H, m.W, m.C)
+	if err != nil {
+		return nil, err
+	}
 	f := float32(v)
 	for i, x := range m.Data {
 		out.Data[i] = x * f
 	}
-	return out
+	return out, nil
 }
 
 // Mul returns the element-wise product of a and b with torch broadcasting
 // of the batch dimension (a batch of 1 pairs with every element) and of a
 // mask against the channels of an image. Other shape differences are
 // errors.
-func Mul(a, b *Image) (*Image, error) {
-	return zip(a, b, func(x, y float32) float32 { return x * y })
+func Mul(a, b *Image) (*Image, error) { return mul(a, b, hostAlloc) }
+
+// mul is Mul with the output from alloc.
+func mul(a, b *Image, alloc allocFunc) (*Image, error) {
+	return zip(a, b, alloc, func(x, y float32) float32 { return x * y })
 }
 
 // zip applies f element-wise with broadcasting (see Mul).
-func zip(a, b *Image, f func(x, y float32) float32) (*Image, error) {
+func zip(a, b *Image, alloc allocFunc, f func(x, y float32) float32) (*Image, error) {
 	if a.H != b.H || a.W != b.W || (a.B != b.B && a.B != 1 && b.B != 1) ||
 		(a.C != b.C && a.C != 0 && b.C != 0) {
 		return nil, fmt.Errorf("the size of tensor a %v must match the size of tensor b %v", a.Shape(), b.Shape())
 	}
-	out := newTensor(max(a.B, b.B), a.H, a.W, max(a.C, b.C))
+	out, err := alloc(max(a.B, b.B), a.H, a.W, max(a.C, b.C))
+	if err != nil {
+		return nil, err
+	}
 	oc := out.Channels()
 	px := a.H * a.W
 	for bi := range out.B {
@@ -192,7 +210,10 @@ func zip(a, b *Image, f func(x, y float32) float32) (*Image, error) {
 
 // Mix returns image1*(1-mask)+image2*mask, the mask broadcast over the
 // channels (and batches of 1 broadcast as torch does).
-func Mix(image1, image2, mask *Image) (*Image, error) {
+func Mix(image1, image2, mask *Image) (*Image, error) { return mix(image1, image2, mask, hostAlloc) }
+
+// mix is Mix with the output from alloc.
+func mix(image1, image2, mask *Image, alloc allocFunc) (*Image, error) {
 	if !mask.IsMask() {
 		return nil, fmt.Errorf("mix: mask %v is not a MASK", mask)
 	}
@@ -207,7 +228,10 @@ func Mix(image1, image2, mask *Image) (*Image, error) {
 		}
 	}
 	ch := image1.Channels()
-	out := newTensor(nb, image1.H, image1.W, image1.C)
+	out, err := alloc(nb, image1.H, image1.W, image1.C)
+	if err != nil {
+		return nil, err
+	}
 	px := image1.H * image1.W
 	for bi := range nb {
 		b1, b2, bm := min(bi, image1.B-1), min(bi, image2.B-1), min(bi, mask.B-1)
@@ -225,7 +249,10 @@ func Mix(image1, image2, mask *Image) (*Image, error) {
 
 // Average returns the element-wise mean of images of one shape
 // (torch.stack(images).mean(0)).
-func Average(images ...*Image) (*Image, error) {
+func Average(images ...*Image) (*Image, error) { return average(hostAlloc, images...) }
+
+// average is Average with the output from alloc.
+func average(alloc allocFunc, images ...*Image) (*Image, error) {
 	if len(images) == 0 {
 		return nil, fmt.Errorf("average of no images")
 	}
@@ -235,7 +262,10 @@ func Average(images ...*Image) (*Image, error) {
 			return nil, fmt.Errorf("stack expects each tensor to be equal size, but got %v and %v", first.Shape(), m.Shape())
 		}
 	}
-	out := newTensor(first.B, first.H, first.W, first.C)
+	out, err := alloc(first.B, first.H, first.W, first.C)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out.Data {
 		var s float32
 		for _, m := range images {
@@ -247,21 +277,31 @@ func Average(images ...*Image) (*Image, error) {
 }
 
 // Concat joins tensors of one frame shape along the batch dimension.
-func Concat(images ...*Image) (*Image, error) {
+func Concat(images ...*Image) (*Image, error) { return concat(hostAlloc, images...) }
+
+// concat is Concat with the output from alloc.
+func concat(alloc allocFunc, images ...*Image) (*Image, error) {
 	if len(images) == 0 {
 		return nil, fmt.Errorf("concat of no images")
 	}
 	first := images[0]
-	out := &Image{H: first.H, W: first.W, C: first.C}
+	var nb int64
 	for _, m := range images {
 		if m.H != first.H || m.W != first.W || m.C != first.C {
 			return nil, fmt.Errorf("sizes of tensors must match except in dimension 0: %v and %v", first.Shape(), m.Shape())
 		}
-		out.B += m.B
+		var err error
+		if nb, err = addInt(nb, int64(m.B)); err != nil {
+			return nil, fmt.Errorf("%w: a batch of %d images and more: %w", ErrImageTooLarge, nb, err)
+		}
 	}
-	out.Data = make([]float32, 0, out.Len())
+	out, err := alloc(int(nb), first.H, first.W, first.C)
+	if err != nil {
+		return nil, err
+	}
+	at := 0
 	for _, m := range images {
-		out.Data = append(out.Data, m.Data...)
+		at += copy(out.Data[at:], m.Data)
 	}
 	return out, nil
 }
@@ -321,6 +361,9 @@ func asImage(v any, what string) (*Image, error) {
 	m, ok := v.(*Image)
 	if !ok || m == nil {
 		return nil, fmt.Errorf("%s: want an IMAGE, got %T", what, v)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return m, nil
 }

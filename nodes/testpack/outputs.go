@@ -37,7 +37,7 @@ func imageOutputTypes() []*engine.NodeType {
 			Schema: engine.Schema{
 				Inputs: []engine.InputSpec{
 					in("images", "IMAGE"),
-					intIn("batch_size", 1, 1, 4096),
+					intIn("batch_size", 1, 1, MaxImageBatch),
 				},
 				Outputs:     []engine.OutputSpec{{Name: "IMAGE", Type: "IMAGE", IsList: true}},
 				InputIsList: true,
@@ -66,7 +66,7 @@ func ImagesUI(m *Image) map[string][]any {
 	return map[string][]any{"images": entries}
 }
 
-func rebatch(_ context.Context, c *engine.Call) (engine.Result, error) {
+func rebatch(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	items, _ := c.Inputs["images"].([]any)
 	sizes, _ := c.Inputs["batch_size"].([]any)
 	if len(sizes) == 0 {
@@ -75,6 +75,9 @@ func rebatch(_ context.Context, c *engine.Call) (engine.Result, error) {
 	size, err := engine.AsInt(sizes[0])
 	if err != nil || size < 1 {
 		return engine.Result{}, fmt.Errorf("batch_size: want a positive integer, got %v", sizes[0])
+	}
+	if size > MaxImageBatch { // a linked value: validation bounds literals
+		return engine.Result{}, fmt.Errorf("batch_size: %w: %d is over the limit of %d", ErrImageTooLarge, size, MaxImageBatch)
 	}
 	var frames []*Image
 	for i, it := range items {
@@ -87,8 +90,10 @@ func rebatch(_ context.Context, c *engine.Call) (engine.Result, error) {
 		}
 	}
 	var batches []any
-	for i := 0; i < len(frames); i += int(size) {
-		batch, err := Concat(frames[i:min(i+int(size), len(frames))]...)
+	alloc := callAlloc(ctx, c)
+	step := int(size)
+	for i := 0; i < len(frames); i += step {
+		batch, err := concat(alloc, frames[i:min(i+step, len(frames))]...)
 		if err != nil {
 			return engine.Result{}, err
 		}

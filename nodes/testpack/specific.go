@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,6 +191,9 @@ func mixMask(c *engine.Call) (*Image, error) {
 	if !ok || m == nil || !m.IsMask() {
 		return nil, fmt.Errorf("mask: want a MASK, got %v", describe(c.Inputs["mask"]))
 	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("mask: %w", err)
+	}
 	return m, nil
 }
 
@@ -212,7 +216,7 @@ func (lazyMix) CheckLazy(_ context.Context, c *engine.Call) ([]string, error) {
 	return need, nil
 }
 
-func (lazyMix) Run(_ context.Context, c *engine.Call) (engine.Result, error) {
+func (lazyMix) Run(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	mask, err := mixMask(c)
 	if err != nil {
 		return engine.Result{}, err
@@ -233,7 +237,7 @@ func (lazyMix) Run(_ context.Context, c *engine.Call) (engine.Result, error) {
 	if err != nil {
 		return engine.Result{}, err
 	}
-	m, err := Mix(a, b, mask)
+	m, err := mix(a, b, mask, callAlloc(ctx, c))
 	if err != nil {
 		return engine.Result{}, err
 	}
@@ -242,7 +246,7 @@ func (lazyMix) Run(_ context.Context, c *engine.Call) (engine.Result, error) {
 
 // variadicAverage is TestVariadicAverage: the mean of input1, input2, ...
 // read while the names are consecutive (input2.. are undeclared).
-func variadicAverage(_ context.Context, c *engine.Call) (engine.Result, error) {
+func variadicAverage(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	var images []*Image
 	for i := 1; ; i++ {
 		name := "input" + strconv.Itoa(i)
@@ -256,7 +260,7 @@ func variadicAverage(_ context.Context, c *engine.Call) (engine.Result, error) {
 		}
 		images = append(images, m)
 	}
-	avg, err := Average(images...)
+	avg, err := average(callAlloc(ctx, c), images...)
 	if err != nil {
 		return engine.Result{}, err
 	}
@@ -311,7 +315,7 @@ func (isChangedWithConstants) Fingerprint(c *engine.Call) (any, error) {
 }
 
 // scaleImage returns image*value.
-func scaleImage(_ context.Context, c *engine.Call) (engine.Result, error) {
+func scaleImage(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	m, err := asImage(c.Inputs["image"], "image")
 	if err != nil {
 		return engine.Result{}, err
@@ -320,7 +324,11 @@ func scaleImage(_ context.Context, c *engine.Call) (engine.Result, error) {
 	if err != nil {
 		return engine.Result{}, err
 	}
-	return engine.Outputs(m.Scale(v)), nil
+	out, err := m.scale(v, callAlloc(ctx, c))
+	if err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Outputs(out), nil
 }
 
 // customValidation is TestCustomValidation1..5 (see the schemas).
@@ -371,8 +379,9 @@ func (v customValidation) ValidateInputs(in engine.ValidationInput) error {
 	return nil
 }
 
-func (v customValidation) Run(_ context.Context, c *engine.Call) (engine.Result, error) {
+func (v customValidation) Run(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	a, b := c.Inputs["input1"], c.Inputs["input2"]
+	alloc := callAlloc(ctx, c)
 	switch v.variant {
 	case 4, 5:
 		x, err := engine.AsFloat(a)
@@ -384,41 +393,57 @@ func (v customValidation) Run(_ context.Context, c *engine.Call) (engine.Result,
 			return engine.Result{}, fmt.Errorf("input2: %w", err)
 		}
 		if v.variant == 4 { // ones * input1 * input2
-			return engine.Outputs(ConstantImage(1, 512, 512, float32(x)*float32(y))), nil
+			return constantOutputs(alloc, float32(x)*float32(y))
 		}
-		return engine.Outputs(ConstantImage(1, 512, 512, float32(x*y))), nil
+		return constantOutputs(alloc, float32(x*y))
 	}
 	if isFloat(a) && isFloat(b) {
 		x, _ := engine.AsFloat(a)
 		y, _ := engine.AsFloat(b)
-		return engine.Outputs(ConstantImage(1, 512, 512, float32(x)*float32(y))), nil
+		return constantOutputs(alloc, float32(x)*float32(y))
 	}
-	r, err := mulValues(a, b)
+	r, err := mulValues(a, b, alloc)
 	if err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Outputs(r), nil
 }
 
+// constantOutputs is the one output of a 512x512 IMAGE of value v.
+func constantOutputs(alloc allocFunc, v float32) (engine.Result, error) {
+	m, err := alloc(1, 512, 512, 3)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Outputs(m.fill(v)), nil
+}
+
 // mulValues multiplies images and numbers (input1 * input2).
-func mulValues(a, b any) (any, error) {
+func mulValues(a, b any, alloc allocFunc) (any, error) {
 	ai, aImg := a.(*Image)
 	bi, bImg := b.(*Image)
+	for i, m := range []*Image{ai, bi} {
+		if m != nil {
+			if err := m.check(); err != nil {
+				return nil, fmt.Errorf("input%d: %w", i+1, err)
+			}
+		}
+	}
 	switch {
 	case aImg && bImg:
-		return Mul(ai, bi)
+		return mul(ai, bi, alloc)
 	case aImg:
 		f, err := engine.AsFloat(b)
 		if err != nil {
 			return nil, fmt.Errorf("input2: %w", err)
 		}
-		return ai.Scale(f), nil
+		return ai.scale(f, alloc)
 	case bImg:
 		f, err := engine.AsFloat(a)
 		if err != nil {
 			return nil, fmt.Errorf("input1: %w", err)
 		}
-		return bi.Scale(f), nil
+		return bi.scale(f, alloc)
 	}
 	x, err := engine.AsFloat(a)
 	if err != nil {
@@ -493,17 +518,36 @@ var (
 
 func (mixedExpansionReturns) MayExpand() {}
 
-func (mixedExpansionReturns) Run(_ context.Context, c *engine.Call) (engine.Result, error) {
+func (mixedExpansionReturns) Run(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	v, err := c.Float("input1")
 	if err != nil {
 		return engine.Result{}, err
 	}
-	white := ConstantImage(1, 512, 512, 1)
+	alloc := callAlloc(ctx, c)
+	constant := func(v float32) (*Image, error) {
+		m, err := alloc(1, 512, 512, 3)
+		if err != nil {
+			return nil, err
+		}
+		return m.fill(v), nil
+	}
+	white, err := constant(1)
+	if err != nil {
+		return engine.Result{}, err
+	}
 	switch {
 	case v <= 0.1:
-		return engine.Outputs(ConstantImage(1, 512, 512, 0.1), white), nil
+		first, err := constant(0.1)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		return engine.Outputs(first, white), nil
 	case v <= 0.2:
-		return engine.Result{Outputs: []any{ConstantImage(1, 512, 512, 0.2), white}}, nil
+		first, err := constant(0.2)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		return engine.Result{Outputs: []any{first, white}}, nil
 	}
 	p := c.NewPrefix()
 	id := func(local string) engine.NodeID { return engine.NodeID(p + local) }
@@ -548,8 +592,12 @@ func sleep(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	if err != nil {
 		return engine.Result{}, err
 	}
-	if s > 0 {
-		t := time.NewTimer(time.Duration(s * float64(time.Second)))
+	d, err := sleepDuration(s)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if d > 0 {
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
@@ -558,6 +606,24 @@ func sleep(ctx context.Context, c *engine.Call) (engine.Result, error) {
 		}
 	}
 	return engine.Outputs(c.Inputs["value"]), nil
+}
+
+// sleepDuration converts seconds to a Duration: 0 for a negative number,
+// an error for NaN and for a length past a Duration's 292 years (a
+// link bypasses the schema's bound, and Go's float-to-int conversion of
+// such a number is undefined: it used to wrap to a negative duration and
+// not sleep at all).
+func sleepDuration(s float64) (time.Duration, error) {
+	const most = float64(math.MaxInt64 / int64(time.Second))
+	switch {
+	case math.IsNaN(s):
+		return 0, fmt.Errorf("seconds: sleep length is not a number")
+	case s > most:
+		return 0, fmt.Errorf("seconds: %w: %g seconds does not fit in a 64-bit duration (at most %g)", ErrIntOverflow, s, most)
+	case s <= 0:
+		return 0, nil
+	}
+	return time.Duration(s * float64(time.Second)), nil
 }
 
 // parallelSleep is TestParallelSleep: an output node that expands into

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/ebbgraph/ebb/engine"
 )
@@ -13,9 +14,44 @@ import (
 // and the schema helpers of the pack.
 
 // Accumulation is the ACCUMULATION value (ComfyUI's {"accum": [...]}). It
-// is never modified once made.
+// is never modified once made: Items is read-only.
+//
+// Accumulations made by appending to one another share a backing array
+// (see Append), so a loop that accumulates n values allocates and keeps
+// O(n) memory, not O(n^2) (a copy per iteration, all of them kept at
+// release level 0).
 type Accumulation struct {
 	Items []any
+	tail  *accArray // the array Items may be extended in place, if any
+}
+
+// accArray is the backing array of a chain of accumulations. buf's length
+// is the part of the array claimed by some accumulation; an accumulation
+// whose Items are exactly buf claims one more element to append, any other
+// copies. A claimed element is never written again, and each Items has
+// cap == len, so no accumulation ever sees another's append.
+type accArray struct {
+	mu  sync.Mutex
+	buf []any
+}
+
+// Append returns a new accumulation of a's items and v. a is unchanged.
+func (a Accumulation) Append(v any) Accumulation {
+	n := len(a.Items)
+	if t := a.tail; t != nil {
+		t.mu.Lock()
+		if len(t.buf) == n && (n == 0 || &t.buf[0] == &a.Items[0]) {
+			t.buf = append(t.buf, v)
+			items := t.buf[: n+1 : n+1]
+			t.mu.Unlock()
+			return Accumulation{Items: items, tail: t}
+		}
+		t.mu.Unlock()
+	}
+	buf := make([]any, n+1, max(2*n, 4))
+	copy(buf, a.Items)
+	buf[n] = v
+	return Accumulation{Items: buf[: n+1 : n+1], tail: &accArray{buf: buf}}
 }
 
 // numListSockets is the number of value inputs of TestMakeListNode
@@ -191,15 +227,14 @@ func accumulationIndex(c *engine.Call) (Accumulation, int, error) {
 
 // accumulate is TestAccumulateNode: the accumulation plus to_add.
 func accumulate(_ context.Context, c *engine.Call) (engine.Result, error) {
-	var items []any
+	var acc Accumulation
 	if v, ok := c.Inputs["accumulation"]; ok && v != nil {
-		acc, err := accumulation(c)
-		if err != nil {
+		var err error
+		if acc, err = accumulation(c); err != nil {
 			return engine.Result{}, err
 		}
-		items = slices.Clone(acc.Items)
 	}
-	return engine.Outputs(Accumulation{Items: append(items, c.Inputs["to_add"])}), nil
+	return engine.Outputs(acc.Append(c.Inputs["to_add"])), nil
 }
 
 // accumulationHead is TestAccumulationHeadNode: (rest, first), or
@@ -212,7 +247,8 @@ func accumulationHead(_ context.Context, c *engine.Call) (engine.Result, error) 
 	if len(acc.Items) == 0 {
 		return engine.Outputs(acc, nil), nil
 	}
-	return engine.Outputs(Accumulation{Items: slices.Clone(acc.Items[1:])}, acc.Items[0]), nil
+	n := len(acc.Items)
+	return engine.Outputs(Accumulation{Items: acc.Items[1:n:n]}, acc.Items[0]), nil // shared: never written
 }
 
 // accumulationTail is TestAccumulationTailNode: (all but last, last), or
@@ -226,7 +262,7 @@ func accumulationTail(_ context.Context, c *engine.Call) (engine.Result, error) 
 	if n == 0 {
 		return engine.Outputs(nil, acc), nil
 	}
-	return engine.Outputs(Accumulation{Items: slices.Clone(acc.Items[:n-1])}, acc.Items[n-1]), nil
+	return engine.Outputs(Accumulation{Items: acc.Items[: n-1 : n-1]}, acc.Items[n-1]), nil // shared: never written
 }
 
 // intMath is TestIntMathOperation with Python's integer semantics
@@ -251,40 +287,35 @@ func intMath(_ context.Context, c *engine.Call) (engine.Result, error) {
 	return engine.Outputs(r), nil
 }
 
-// IntMath computes a op b like Python ints (without arbitrary precision):
-// divide is floor division, modulo takes the sign of b, power needs b >= 0.
+// IntMath computes a op b with Python's integer semantics: divide is floor
+// division, modulo takes the sign of b, power needs b >= 0. A result that
+// Python would give but an int64 cannot hold is an *IntOverflowError
+// (wrapping ErrIntOverflow), never a wrapped value.
 func IntMath(a, b int64, op string) (int64, error) {
 	switch op {
 	case "add":
-		return a + b, nil
+		return addInt(a, b)
 	case "subtract":
-		return a - b, nil
+		return subInt(a, b)
 	case "multiply":
-		return a * b, nil
+		return mulInt(a, b)
 	case "divide", "modulo":
 		if b == 0 {
 			return 0, fmt.Errorf("integer division or modulo by zero")
 		}
-		q, r := a/b, a%b
-		if r != 0 && (r < 0) != (b < 0) {
-			q, r = q-1, r+b
+		if op == "modulo" && b == -1 {
+			return 0, nil // exact, also for MinInt64 (whose quotient overflows)
 		}
+		q, r, err := floorDivMod(a, b)
 		if op == "divide" {
-			return q, nil
+			return q, err
 		}
-		return r, nil
+		return r, err
 	case "power":
 		if b < 0 {
 			return 0, fmt.Errorf("negative exponent %d: the result is not an integer", b)
 		}
-		r := int64(1)
-		for base := a; b > 0; b >>= 1 {
-			if b&1 == 1 {
-				r *= base
-			}
-			base *= base
-		}
-		return r, nil
+		return powInt(a, b)
 	}
 	return 0, fmt.Errorf("unknown operation %q", op)
 }

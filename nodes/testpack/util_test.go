@@ -1,7 +1,9 @@
 package testpack
 
 import (
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/ebbgraph/ebb/engine"
@@ -162,5 +164,71 @@ func TestPackRegisters(t *testing.T) {
 		if v, ok := nt.Runner.(*variantRunner); ok && (v.declared == nil || !nt.Schema.Validation.InputTypes) {
 			t.Errorf("%s: @VariantSupport without declared types or InputTypes", nt.Class)
 		}
+	}
+}
+
+// TestAccumulationAppend: appends share one array where they can, and no
+// accumulation ever sees another's items.
+func TestAccumulationAppend(t *testing.T) {
+	var empty Accumulation
+	a1 := empty.Append(1)
+	a2 := a1.Append(2)
+	a3 := a1.Append(3) // a branch: copies
+	a4 := a2.Append(4)
+	a5 := a2.Append(5)
+	u := Accumulation{Items: make([]any, 1, 8)}
+	u1, u2 := u.Append(6), u.Append(7) // made by hand, spare capacity: copies
+	for _, c := range []struct {
+		got  Accumulation
+		want []any
+	}{
+		{empty, nil}, {a1, []any{1}}, {a2, []any{1, 2}}, {a3, []any{1, 3}}, {a4, []any{1, 2, 4}}, {a5, []any{1, 2, 5}},
+		{u, []any{nil}}, {u1, []any{nil, 6}}, {u2, []any{nil, 7}},
+	} {
+		if !slices.Equal(c.got.Items, c.want) || c.got.tail != nil && cap(c.got.Items) != len(c.got.Items) {
+			t.Errorf("items %v (cap %d), want %v", c.got.Items, cap(c.got.Items), c.want)
+		}
+	}
+	if &a2.Items[0] != &a4.Items[0] {
+		t.Error("a linear append copied")
+	}
+	// A chain of n appends, every version kept (release level 0): linear
+	// memory, where a copy per append would take n^2/2 items.
+	const n = 20000
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	chain := make([]Accumulation, n+1)
+	for i := range n {
+		chain[i+1] = chain[i].Append(i)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("%d appends allocated %d bytes", n, got)
+	}
+	for i, a := range chain {
+		if len(a.Items) != i || i > 0 && a.Items[i-1] != i-1 {
+			t.Fatalf("version %d: %d items", i, len(a.Items))
+		}
+	}
+	// Concurrent appends to one accumulation: one extends, the others copy.
+	var wg sync.WaitGroup
+	res := make([]Accumulation, 8)
+	for g := range res {
+		wg.Go(func() { res[g] = a2.Append(g) })
+	}
+	wg.Wait()
+	for g, a := range res {
+		if !slices.Equal(a.Items, []any{1, 2, g}) {
+			t.Errorf("goroutine %d: %v", g, a.Items)
+		}
+	}
+	// Head and tail share their input's array and copy nothing.
+	r := mustCall(t, "TestAccumulationHeadNode", map[string]any{"accumulation": a4})
+	if rest := r.Outputs[0].(Accumulation); !slices.Equal(rest.Append(9).Items, []any{2, 4, 9}) || !slices.Equal(a4.Items, []any{1, 2, 4}) {
+		t.Errorf("head then append: %v, input %v", rest.Append(9).Items, a4.Items)
+	}
+	r = mustCall(t, "TestAccumulationTailNode", map[string]any{"accumulation": a4})
+	if rest := r.Outputs[0].(Accumulation); !slices.Equal(rest.Append(9).Items, []any{1, 2, 9}) || !slices.Equal(a4.Items, []any{1, 2, 4}) {
+		t.Errorf("tail then append: %v, input %v", rest.Append(9).Items, a4.Items)
 	}
 }
