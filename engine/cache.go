@@ -142,7 +142,7 @@ func (r *run) cacheHit(n *rnode) bool {
 	}
 	for _, vals := range e.outs {
 		lifetime.Resources(vals, func(x lifetime.Resource) {
-			if b, ok := x.(*Buffer); ok {
+			if b, ok := deviceBuffer(x); ok {
 				r.trace.Existing(lifetime.ValueID(b.ID()), b.Bytes())
 				if n.pinnedOut {
 					r.trace.Pin(lifetime.ValueID(b.ID()))

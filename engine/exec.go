@@ -158,12 +158,12 @@ func (r *run) checkReads(step lifetime.StepID, v []any) error {
 	var err error
 	for _, x := range v {
 		switch x.(type) {
-		case lifetime.Resource, []any:
+		case lifetime.Resource, []any, lifetime.Container, lifetime.Holder:
 		default:
 			continue
 		}
 		lifetime.Resources(x, func(res lifetime.Resource) {
-			if buf, ok := res.(*Buffer); ok && err == nil {
+			if buf, ok := deviceBuffer(res); ok && err == nil {
 				err = buf.Check()
 				r.trace.Read(step, lifetime.ValueID(buf.ID()))
 			}
@@ -270,7 +270,7 @@ func freeWork(a *callAlloc, results []Result) error {
 
 func markBuffers(v any, set map[*Buffer]bool) {
 	lifetime.Resources(v, func(x lifetime.Resource) {
-		if b, ok := x.(*Buffer); ok {
+		if b, ok := deviceBuffer(x); ok {
 			set[b] = true
 		}
 	})

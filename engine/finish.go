@@ -150,7 +150,7 @@ func (r *run) dropUnheld(n *rnode, v any) {
 func (r *run) traceEnd(d *callJob, outs [][]any) {
 	var newBytes int64
 	produce := func(x lifetime.Resource) {
-		if b, ok := x.(*Buffer); ok {
+		if b, ok := deviceBuffer(x); ok {
 			r.trace.Produce(d.step, lifetime.ValueID(b.ID()), b.Bytes())
 			if r.e.refs.Holders(x) == 0 {
 				newBytes += b.Bytes()
@@ -272,7 +272,7 @@ func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 		for _, vals := range outs {
 			for _, v := range vals {
 				lifetime.Resources(v, func(x lifetime.Resource) {
-					if b, ok := x.(*Buffer); ok {
+					if b, ok := deviceBuffer(x); ok {
 						r.trace.Pin(lifetime.ValueID(b.ID()))
 					}
 				})

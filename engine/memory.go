@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ebbgraph/ebb/engine/device"
+	"github.com/ebbgraph/ebb/lifetime"
 )
 
 // Buffer is device memory made by Call.Alloc. It is a valid output value:
@@ -50,6 +51,14 @@ func (b *Buffer) Check() error {
 		return c.Check(b.buf)
 	}
 	return nil
+}
+
+// deviceBuffer returns x as a Buffer. A value that owns a Buffer (an
+// image holding its reservation) reaches the engine as that Buffer, through
+// lifetime.Holder.
+func deviceBuffer(x lifetime.Resource) (*Buffer, bool) {
+	b, ok := x.(*Buffer)
+	return b, ok
 }
 
 // accounting tracks every byte the engine's nodes hold on the device. It is

@@ -26,7 +26,7 @@ type Refs struct {
 func NewRefs() *Refs { return &Refs{count: map[Resource]int32{}} }
 
 // Hold adds one holder to every Resource in v (v itself, or the elements
-// of a []any, recursively).
+// of a []any or a Container, recursively, and the Resource of a Holder).
 func (r *Refs) Hold(v any) {
 	walk(v, func(x Resource) {
 		if r.count[x] == 0 {
@@ -68,13 +68,35 @@ func (r *Refs) Live() int64 { return r.live }
 // Len is the number of distinct held resources.
 func (r *Refs) Len() int { return len(r.count) }
 
+// Container is a value that holds other values (a node pack's own list
+// type): Resources in its Elements are held, counted and released as if
+// it were a []any.
+type Container interface {
+	Elements() []any
+}
+
+// Holder is a value that owns one Resource (an image holding its device
+// reservation): walks visit that Resource, so it is held, counted and
+// released as if it were the value. HeldResource returns nil when the
+// value owns none.
+type Holder interface {
+	HeldResource() Resource
+}
+
 func walk(v any, f func(Resource)) {
 	switch x := v.(type) {
 	case Resource:
 		f(x)
+	case Holder:
+		if r := x.HeldResource(); r != nil {
+			f(r)
+		}
 	case []any:
 		w := walker{f: f}
 		w.list(x)
+	case Container:
+		w := walker{f: f}
+		w.list(x.Elements())
 	}
 }
 
@@ -114,8 +136,14 @@ func (w *walker) list(x []any) {
 		switch y := e.(type) {
 		case Resource:
 			w.f(y)
+		case Holder:
+			if r := y.HeldResource(); r != nil {
+				w.f(r)
+			}
 		case []any:
 			w.list(y)
+		case Container:
+			w.list(y.Elements())
 		}
 	}
 }

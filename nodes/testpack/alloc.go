@@ -92,10 +92,10 @@ func hostAlloc(b, h, w, c int) (*Image, error) {
 // (the bound that matters on a device without a capacity), then reserves
 // the tensor's bytes on the run's device (c.Alloc), so a tensor that does
 // not fit fails with the device's out-of-memory error before any host
-// memory is taken. The reservation is the call's working memory: the
-// engine frees it when the call returns. (The tensor itself outlives the
-// call in host memory, uncounted: the engine keeps a device buffer alive
-// only when it is an output itself, and an IMAGE output is an *Image.)
+// memory is taken. The image holds its reservation (engine.BufferHolder):
+// returned as an output it stays counted on the device as long as the
+// image is held, so the device's capacity bounds the images a run keeps;
+// an image the call drops is freed with the call's working memory.
 //
 // A Call made by hand outside a run (a unit test calling a Runner) has no
 // device: nothing is reserved, the limits still apply.
@@ -112,10 +112,13 @@ func callAlloc(ctx context.Context, c *engine.Call) allocFunc {
 		if ch == 0 {
 			label = "MASK"
 		}
-		if _, err := c.Alloc(ctx, n, label); err != nil && !(c.Graph == nil && !errors.Is(err, device.ErrOutOfMemory)) {
+		buf, err := c.Alloc(ctx, n, label)
+		if err != nil && !(c.Graph == nil && !errors.Is(err, device.ErrOutOfMemory)) {
 			return nil, fmt.Errorf("%s: %w", shapeString(b, h, w, ch), err)
 		}
-		return newTensor(b, h, w, ch), nil
+		m := newTensor(b, h, w, ch)
+		m.buf = buf // nil for a Call made by hand outside a run
+		return m, nil
 	}
 }
 

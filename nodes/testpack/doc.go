@@ -20,9 +20,10 @@
 // of linked values), and a tensor a node makes holds at most MaxImageBytes.
 // A node reserves the bytes of each image it makes on the run's device
 // (Call.Alloc) before allocating it, so an image the device cannot hold
-// fails with out_of_memory before any host memory is taken; the
-// reservation is the call's working memory (an IMAGE output is an *Image,
-// not a device buffer the engine could keep alive with it). Images read
+// fails with out_of_memory before any host memory is taken. The image
+// holds its reservation (lifetime.Holder): the engine keeps it while a slot
+// or the cache holds the image and releases it once, so the images a run
+// keeps are counted on the device like any other output. Images read
 // from inputs are checked (shape against data, limits) before anything
 // sized by their shape is allocated.
 //

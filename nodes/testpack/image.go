@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+
+	"github.com/ebbgraph/ebb/engine"
+	"github.com/ebbgraph/ebb/lifetime"
 )
 
 // Image is a float32 tensor in [B,H,W,C] order: an IMAGE has C == 3, a MASK
@@ -13,6 +16,19 @@ import (
 type Image struct {
 	B, H, W, C int
 	Data       []float32
+	buf        *engine.Buffer // its bytes reserved on the run's device, if made in a run
+}
+
+// An image made in a run holds its device reservation: the engine keeps
+// it while a slot or the cache holds the image, and releases it once.
+var _ lifetime.Holder = (*Image)(nil)
+
+// HeldResource is the image's device reservation (nil outside a run).
+func (m *Image) HeldResource() lifetime.Resource {
+	if m.buf == nil {
+		return nil
+	}
+	return m.buf
 }
 
 // NewImage returns a zero IMAGE of shape [b,h,w,3].

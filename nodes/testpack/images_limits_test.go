@@ -191,9 +191,10 @@ func TestImageMemoryGoesThroughTheDevice(t *testing.T) {
 }
 
 // TestNodesReserveTheirImages: every node that makes an image reserves its
-// bytes on the device while it makes it (the call's working memory, freed
-// when it returns), so the run's peak is the largest call's images and
-// the device holds nothing afterwards.
+// bytes on the device, and the image holds the reservation as long as a
+// slot holds the image, so the run's peak is the images live at once (at
+// level 2: the largest node's input and output images) and the device
+// holds nothing afterwards.
 func TestNodesReserveTheirImages(t *testing.T) {
 	const img, big = 8 * 8 * 3 * 4, 512 * 512 * 3 * 4
 	ref := func(id string) engine.Ref { return engine.Ref{Node: engine.NodeID(id)} }
@@ -215,17 +216,17 @@ func TestNodesReserveTheirImages(t *testing.T) {
 			"m":   {Class: "StubMask", Inputs: map[string]any{"value": 0.5, "height": int64(8), "width": int64(8), "batch_size": int64(4)}},
 			"mix": {Class: "TestLazyMixImages", Inputs: map[string]any{"image1": ref("a"), "image2": ref("b"), "mask": ref("m")}},
 			"out": save("mix"),
-		}, 4 * img},
+		}, 2*img + 4*8*8*4 + 4*img}, // a, b, the mask and the mix of 4
 		{"TestVariadicAverage", engine.Workflow{"a": stub("WHITE", 1), "b": stub("BLACK", 1),
-			"avg": {Class: "TestVariadicAverage", Inputs: map[string]any{"input1": ref("a"), "input2": ref("b")}}, "out": save("avg")}, img},
+			"avg": {Class: "TestVariadicAverage", Inputs: map[string]any{"input1": ref("a"), "input2": ref("b")}}, "out": save("avg")}, 3 * img},
 		{"TestOutputNodeWithSocketOutput", engine.Workflow{"a": stub("WHITE", 1),
-			"out": {Class: "TestOutputNodeWithSocketOutput", Inputs: map[string]any{"image": ref("a"), "value": 0.5}}}, img},
+			"out": {Class: "TestOutputNodeWithSocketOutput", Inputs: map[string]any{"image": ref("a"), "value": 0.5}}}, 2 * img},
 		{"TestIsChangedWithConstants", engine.Workflow{"a": stub("WHITE", 1),
-			"s": {Class: "TestIsChangedWithConstants", Inputs: map[string]any{"image": ref("a"), "value": 0.5}}, "out": save("s")}, img},
+			"s": {Class: "TestIsChangedWithConstants", Inputs: map[string]any{"image": ref("a"), "value": 0.5}}, "out": save("s")}, 2 * img},
 		{"TestCustomValidation1 image", engine.Workflow{"a": stub("WHITE", 1),
-			"v": {Class: "TestCustomValidation1", Inputs: map[string]any{"input1": ref("a"), "input2": 0.5}}, "out": save("v")}, img},
+			"v": {Class: "TestCustomValidation1", Inputs: map[string]any{"input1": ref("a"), "input2": 0.5}}, "out": save("v")}, 2 * img},
 		{"TestCustomValidation1 images", engine.Workflow{"a": stub("WHITE", 1), "b": stub("WHITE", 3),
-			"v": {Class: "TestCustomValidation1", Inputs: map[string]any{"input1": ref("a"), "input2": ref("b")}}, "out": save("v")}, 3 * img},
+			"v": {Class: "TestCustomValidation1", Inputs: map[string]any{"input1": ref("a"), "input2": ref("b")}}, "out": save("v")}, 7 * img},
 		{"TestCustomValidation4", engine.Workflow{
 			"v": {Class: "TestCustomValidation4", Inputs: map[string]any{"input1": 0.5, "input2": 0.5}}, "out": save("v")}, big},
 		{"TestMixedExpansionReturns", engine.Workflow{
@@ -233,7 +234,7 @@ func TestNodesReserveTheirImages(t *testing.T) {
 		{"RebatchImages", engine.Workflow{"a": stub("WHITE", 3), "b": stub("BLACK", 2),
 			"l":   {Class: "TestMakeListNode", Inputs: map[string]any{"value1": ref("a"), "value2": ref("b")}},
 			"r":   {Class: "RebatchImages", Inputs: map[string]any{"images": ref("l"), "batch_size": int64(4)}},
-			"out": save("r")}, 5 * img}, // batches of 4 and 1, made by one call
+			"out": save("r")}, 10 * img}, // a, b, and batches of 4 and 1
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res, _ := runOn(t, device.NewSim(0), c.wf)
@@ -243,7 +244,7 @@ func TestNodesReserveTheirImages(t *testing.T) {
 			if res.Stats.PeakBytes != c.peak {
 				t.Errorf("peak %d bytes, want %d", res.Stats.PeakBytes, c.peak)
 			}
-			// One byte less and the largest call does not fit.
+			// One byte less and the live images do not fit.
 			res, _ = runOn(t, device.NewSim(c.peak-1), c.wf)
 			if !errors.Is(res.Err, device.ErrOutOfMemory) {
 				t.Errorf("under %d bytes: status %s, %v; want out of memory", c.peak-1, res.Status, res.Err)
@@ -316,5 +317,27 @@ func TestMalformedImages(t *testing.T) {
 	// RebatchImages bounds a linked batch_size as validation bounds a literal.
 	if _, err := call(t, "RebatchImages", map[string]any{"images": []any{good}, "batch_size": []any{int64(MaxImageBatch + 1)}}); !errors.Is(err, ErrImageTooLarge) {
 		t.Errorf("batch_size %d: %v", MaxImageBatch+1, err)
+	}
+}
+
+// Images a run keeps stay counted on the device, not only while the node
+// that made them runs: four images read by one average (and its output)
+// need five at once, so a device one byte short of that fails with out of
+// memory, before any of them could pile up in host memory uncounted.
+func TestHeldImagesCountOnTheDevice(t *testing.T) {
+	const img = 8 * 8 * 3 * 4
+	ref := func(id string) engine.Ref { return engine.Ref{Node: engine.NodeID(id)} }
+	wf := engine.Workflow{
+		"avg": {Class: "TestVariadicAverage", Inputs: map[string]any{"input1": ref("a"), "input2": ref("b"), "input3": ref("c"), "input4": ref("d")}},
+		"out": {Class: "SaveImage", Inputs: map[string]any{"images": ref("avg")}},
+	}
+	for _, id := range []string{"a", "b", "c", "d"} {
+		wf[engine.NodeID(id)] = &engine.Node{Class: "StubImage", Inputs: map[string]any{"content": "WHITE", "height": int64(8), "width": int64(8), "batch_size": int64(1)}}
+	}
+	if res, _ := runOn(t, device.NewSim(5*img), wf); res.Status != engine.StatusSuccess || res.Stats.DevicePeakBytes != 5*img {
+		t.Fatalf("on 5 images: status %s (%v), device peak %d", res.Status, res.Err, res.Stats.DevicePeakBytes)
+	}
+	if res, _ := runOn(t, device.NewSim(5*img-1), wf); !errors.Is(res.Err, device.ErrOutOfMemory) {
+		t.Errorf("one byte short: status %s, %v; want out of memory", res.Status, res.Err)
 	}
 }

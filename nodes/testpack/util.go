@@ -25,6 +25,10 @@ type Accumulation struct {
 	tail  *accArray // the array Items may be extended in place, if any
 }
 
+// Elements are the accumulated values: the engine holds the device
+// values among them (images) as long as the accumulation is held.
+func (a Accumulation) Elements() []any { return a.Items }
+
 // accArray is the backing array of a chain of accumulations. buf's length
 // is the part of the array claimed by some accumulation; an accumulation
 // whose Items are exactly buf claims one more element to append, any other
