@@ -113,7 +113,7 @@ func FuzzLiterals(f *testing.F) {
 				t.Fatal(err)
 			}
 			done := make(chan *engine.RunResult, 1)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			go func() {
 				res, _ := e.Run(ctx, wf, engine.RunOptions{})
 				done <- res

@@ -177,7 +177,7 @@ func hashValue(h hash.Hash, v any) bool {
 
 const (
 	maxHashDepth = 1000
-	maxHashItems = 1 << 20
+	maxHashItems = 1 << 18
 )
 
 func hashLiteral(h hash.Hash, v any, depth int, budget *int) bool {
