@@ -98,8 +98,9 @@ func encodeLiteral(v any) (any, error) {
 }
 
 // maxEncodeItems bounds the elements of one encoded literal (a string
-// counting one per KiB): its JSON stays a few MiB, a shared DAG of lists
-// cannot blow up into an exponential document.
+// counting one per 256 bytes, so 16 MiB of strings in all): its JSON stays
+// small, and a shared DAG of lists cannot blow up into an exponential
+// document.
 const maxEncodeItems = 1 << 16
 
 // encodeLit encodes v at depth, within a budget of elements: a literal
@@ -114,8 +115,8 @@ func encodeLit(v any, depth int, budget *int) (any, error) {
 	}
 	switch x := v.(type) {
 	case string:
-		if *budget -= len(x) >> 10; *budget < 0 {
-			return nil, fmt.Errorf("literal too large to encode (strings of more than %d MiB in all)", maxEncodeItems>>10)
+		if *budget -= len(x) >> 8; *budget < 0 {
+			return nil, fmt.Errorf("literal too large to encode (strings of more than %d MiB in all)", maxEncodeItems>>12)
 		}
 		return x, nil
 	case nil, bool:
