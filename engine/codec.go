@@ -61,12 +61,20 @@ func (e *DecodeError) Error() string {
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // DecodeWorkflow decodes a ComfyUI API-format prompt. The empty object is a
-// valid (empty) workflow.
+// valid (empty) workflow. One leading UTF-8 byte-order mark is skipped
+// (offsets in errors still count it; columns do not).
 func DecodeWorkflow(data []byte) (Workflow, error) {
-	d := &wfDecoder{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
+	d := &wfDecoder{data: data}
+	if bytes.HasPrefix(data, utf8BOM) {
+		d.start = len(utf8BOM)
+	}
+	d.dec = json.NewDecoder(bytes.NewReader(data[d.start:]))
 	d.dec.UseNumber()
 	return d.workflow()
 }
+
+// utf8BOM is the byte-order mark some editors put at the start of a file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // ReadWorkflow reads all of r and decodes it with DecodeWorkflow.
 func ReadWorkflow(r io.Reader) (Workflow, error) {
@@ -80,8 +88,9 @@ func ReadWorkflow(r io.Reader) (Workflow, error) {
 // wfDecoder walks a prompt token by token so that errors can say where they
 // are and duplicate keys are caught. Input values are decoded whole.
 type wfDecoder struct {
-	data []byte
-	dec  *json.Decoder
+	data  []byte
+	start int // where dec starts in data: after a byte-order mark
+	dec   *json.Decoder
 	// node and input are where the decoder is, for errors.
 	node   NodeID
 	inNode bool
@@ -91,7 +100,8 @@ type wfDecoder struct {
 // errAt makes a DecodeError at byte offset off.
 func (d *wfDecoder) errAt(off int64, err error, format string, args ...any) *DecodeError {
 	e := &DecodeError{Offset: off, Node: d.node, InNode: d.inNode, Input: d.input, Msg: fmt.Sprintf(format, args...), Err: err}
-	e.Line, e.Column = lineCol(d.data, off)
+	// Lines and columns are the text's: a byte-order mark is not in it.
+	e.Line, e.Column = lineCol(d.data[d.start:], off-int64(d.start))
 	return e
 }
 
@@ -99,17 +109,17 @@ func (d *wfDecoder) errAt(off int64, err error, format string, args ...any) *Dec
 func (d *wfDecoder) tokenErr(err error) *DecodeError {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return d.errAt(se.Offset, err, "malformed JSON: %v", se)
+		return d.errAt(int64(d.start)+se.Offset, err, "malformed JSON: %v", se)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return d.errAt(int64(len(d.data)), io.ErrUnexpectedEOF, "unexpected end of input")
 	}
-	return d.errAt(d.dec.InputOffset(), err, "malformed JSON: %v", err)
+	return d.errAt(int64(d.start)+d.dec.InputOffset(), err, "malformed JSON: %v", err)
 }
 
 // next returns the offset where the next token starts.
 func (d *wfDecoder) next() int64 {
-	off := d.dec.InputOffset()
+	off := int64(d.start) + d.dec.InputOffset()
 	for off < int64(len(d.data)) {
 		switch d.data[off] {
 		case ' ', '\t', '\r', '\n', ':', ',':
