@@ -32,7 +32,7 @@ func TestDecodeWorkflowBOM(t *testing.T) {
 		isSyntaxFromStd bool
 	}{
 		// Only one mark is skipped.
-		{in: bom + bom + doc, msg: "malformed JSON", off: 4, line: 1, col: 2, isSyntaxFromStd: true},
+		{in: bom + bom + doc, msg: "malformed JSON", off: 3, line: 1, col: 1, isSyntaxFromStd: true},
 		{in: bom, msg: "empty input", off: 3, line: 1, col: 1, isEOF: true},
 		{in: bom + "  ", msg: "empty input", off: 5, line: 1, col: 3, isEOF: true},
 		// Offsets count the mark; columns do not (it is not text).
