@@ -8,7 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file, inputvalue.go and encode.go are the ComfyUI API-format codec:
@@ -61,11 +65,15 @@ func (e *DecodeError) Error() string {
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // DecodeWorkflow decodes a ComfyUI API-format prompt. The empty object is a
-// valid (empty) workflow.
+// valid (empty) workflow. One leading UTF-8 byte-order mark is skipped
+// (offsets in errors still count it; columns do not).
+//
+// The decoder reads data in one pass and allocates little besides the
+// Workflow: equal class names, input names, node ids and string and number
+// literals are shared by the nodes that have them (a string or a number in
+// an interface cannot be changed, so the sharing cannot be seen).
 func DecodeWorkflow(data []byte) (Workflow, error) {
-	d := &wfDecoder{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
-	d.dec.UseNumber()
-	return d.workflow()
+	return newWfDecoder(data).workflow()
 }
 
 // ReadWorkflow reads all of r and decodes it with DecodeWorkflow.
@@ -77,271 +85,667 @@ func ReadWorkflow(r io.Reader) (Workflow, error) {
 	return DecodeWorkflow(data)
 }
 
-// wfDecoder walks a prompt token by token so that errors can say where they
-// are and duplicate keys are caught. Input values are decoded whole.
+// utf8BOM is the byte-order mark some editors put at the start of a file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// maxDepth is encoding/json's nesting limit: objects and arrays open at
+// once, the top-level object included.
+const maxDepth = 10000
+
+// wfDecoder scans a prompt byte by byte, so that errors can say where they
+// are and duplicate keys are caught, and builds the Workflow as it goes.
+// Syntax is JSON's, as encoding/json checks it; the wording of syntax
+// errors is encoding/json's too.
 type wfDecoder struct {
-	data []byte
-	dec  *json.Decoder
+	data  []byte
+	pos   int // the next byte to read
+	start int // where the JSON starts: after a byte-order mark
+	depth int // objects and arrays open
 	// node and input are where the decoder is, for errors.
 	node   NodeID
 	inNode bool
 	input  string
+	// bad says a number out of range was decoded in the current input
+	// value, as a badNumber.
+	bad bool
+
+	names internTable // object keys and class names
+	vals  internTable // node ids and string literals
+	nums  numTable    // number literals
+	// elems and members hold the elements of the arrays and the members of
+	// the objects being decoded, innermost last, until the array or map is
+	// made with its exact size.
+	elems              []any
+	members            []member
+	nodeKeys, inputSet keySet
+}
+
+type member struct {
+	key string
+	val any
+}
+
+func newWfDecoder(data []byte) *wfDecoder {
+	d := &wfDecoder{data: data}
+	if bytes.HasPrefix(data, utf8BOM) {
+		d.pos, d.start = len(utf8BOM), len(utf8BOM)
+	}
+	// The tables grow with the input up to a fixed size: under a MiB for
+	// a big file, a few KiB for a small one.
+	n := min(max(bits.Len(uint(len(data)/64)), 6), 14)
+	d.names.init(n - 2)
+	d.vals.init(n)
+	d.nums.init(n - 2)
+	return d
+}
+
+// sizeHint guesses the number of nodes, so that the Workflow map is made
+// once: every node has one "class_type" key. The guess is capped at what
+// the smallest nodes could fill, so that a file of "class_type" strings
+// makes no bigger a map than a real workflow of its size.
+func (d *wfDecoder) sizeHint() int {
+	const smallest = len(`"":{"class_type":""},`)
+	return min(bytes.Count(d.data[d.pos:], []byte(`"class_type"`)), len(d.data)/smallest)
 }
 
 // errAt makes a DecodeError at byte offset off.
-func (d *wfDecoder) errAt(off int64, err error, format string, args ...any) *DecodeError {
-	e := &DecodeError{Offset: off, Node: d.node, InNode: d.inNode, Input: d.input, Msg: fmt.Sprintf(format, args...), Err: err}
-	e.Line, e.Column = lineCol(d.data, off)
+func (d *wfDecoder) errAt(off int, err error, format string, args ...any) *DecodeError {
+	e := &DecodeError{Offset: int64(off), Node: d.node, InNode: d.inNode, Input: d.input, Msg: fmt.Sprintf(format, args...), Err: err}
+	// Lines and columns are the text's: a byte-order mark is not in it.
+	e.Line, e.Column = lineCol(d.data[d.start:], int64(off-d.start))
 	return e
 }
 
-// tokenErr turns an error from the json.Decoder into a DecodeError.
-func (d *wfDecoder) tokenErr(err error) *DecodeError {
+// unexpected is the error for the byte at off, which JSON does not allow
+// there, or for the end of the input when off is past it.
+func (d *wfDecoder) unexpected(off int) error {
+	if off >= len(d.data) {
+		return d.errAt(len(d.data), io.ErrUnexpectedEOF, "unexpected end of input")
+	}
+	// The same check by encoding/json words it as encoding/json does (and
+	// gives the *json.SyntaxError). Everything before off is valid, so it
+	// stops at off.
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return d.errAt(se.Offset, err, "malformed JSON: %v", se)
+	if err := json.Unmarshal(d.data[d.start:], new(json.RawMessage)); errors.As(err, &se) && int(se.Offset)-1 == off-d.start {
+		return d.errAt(off, se, "malformed JSON: %v", se)
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return d.errAt(int64(len(d.data)), io.ErrUnexpectedEOF, "unexpected end of input")
-	}
-	return d.errAt(d.dec.InputOffset(), err, "malformed JSON: %v", err)
+	return d.errAt(off, nil, "malformed JSON: invalid character %s", quoteChar(d.data[off]))
 }
 
-// next returns the offset where the next token starts.
-func (d *wfDecoder) next() int64 {
-	off := d.dec.InputOffset()
-	for off < int64(len(d.data)) {
-		switch d.data[off] {
-		case ' ', '\t', '\r', '\n', ':', ',':
-			off++
-			continue
+// quoteChar formats c as encoding/json's syntax errors do.
+func quoteChar(c byte) string {
+	switch c {
+	case '\'':
+		return `'\''`
+	case '"':
+		return `'"'`
+	}
+	s := strconv.Quote(string(rune(c)))
+	return "'" + s[1:len(s)-1] + "'"
+}
+
+// at is the byte at the read position, or -1 at the end of the input.
+func (d *wfDecoder) at() int {
+	if d.pos < len(d.data) {
+		return int(d.data[d.pos])
+	}
+	return -1
+}
+
+// ws skips whitespace.
+func (d *wfDecoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\n', '\t', '\r':
+			d.pos++
+		default:
+			return
 		}
-		break
 	}
-	return off
 }
 
-func (d *wfDecoder) token() (json.Token, error) {
-	t, err := d.dec.Token()
-	if err != nil {
-		return nil, d.tokenErr(err)
+// expect consumes c, after whitespace, and the whitespace after it.
+func (d *wfDecoder) expect(c byte) error {
+	d.ws()
+	if d.at() != int(c) {
+		return d.unexpected(d.pos)
 	}
-	return t, nil
-}
-
-// key reads an object key (the decoder only yields strings there).
-func (d *wfDecoder) key() (string, int64, error) {
-	off := d.next()
-	t, err := d.token()
-	if err != nil {
-		return "", off, err
-	}
-	s, ok := t.(string)
-	if !ok {
-		return "", off, d.errAt(off, nil, "malformed JSON: object key is not a string")
-	}
-	return s, off, nil
-}
-
-// endObject consumes the '}' that closes the current object.
-func (d *wfDecoder) endObject() error {
-	_, err := d.token()
-	return err
-}
-
-// value decodes one whole JSON value (numbers as json.Number).
-func (d *wfDecoder) value() (any, int64, error) {
-	off := d.next()
-	var v any
-	if err := d.dec.Decode(&v); err != nil {
-		return nil, off, d.tokenErr(err)
-	}
-	return v, off, nil
-}
-
-// skip discards one whole JSON value.
-func (d *wfDecoder) skip() error {
-	var raw json.RawMessage
-	if err := d.dec.Decode(&raw); err != nil {
-		return d.tokenErr(err)
-	}
+	d.pos++
+	d.ws()
 	return nil
 }
 
-func (d *wfDecoder) workflow() (Workflow, error) {
-	off := d.next()
-	t, err := d.token()
+// open consumes the '{' or '[' at the read position.
+func (d *wfDecoder) open() error {
+	if d.depth >= maxDepth {
+		return d.unexpected(d.pos) // "exceeded max depth"
+	}
+	d.depth++
+	d.pos++
+	d.ws()
+	return nil
+}
+
+// next consumes the ',' between two members or elements, or the '}' or
+// ']' that closes the object or array (then more is false).
+func (d *wfDecoder) next(end byte) (more bool, err error) {
+	d.ws()
+	switch d.at() {
+	case ',':
+		d.pos++
+		d.ws()
+		return true, nil
+	case int(end):
+		d.pos++
+		d.depth--
+		return false, nil
+	}
+	return false, d.unexpected(d.pos)
+}
+
+// empty consumes the '}' or ']' of an empty object or array just opened.
+func (d *wfDecoder) empty(end byte) bool {
+	if d.at() == int(end) {
+		d.pos++
+		d.depth--
+		return true
+	}
+	return false
+}
+
+// key reads an object key and the ':' after it.
+func (d *wfDecoder) key(t *internTable) (string, error) {
+	if d.at() != '"' {
+		return "", d.unexpected(d.pos)
+	}
+	k, err := d.str(t)
 	if err != nil {
-		if off >= int64(len(d.data)) {
-			return nil, d.errAt(off, io.ErrUnexpectedEOF, "empty input (want a JSON object of nodes)")
+		return "", err
+	}
+	return k, d.expect(':')
+}
+
+// strSpecial marks the bytes that end the fast scan of a string.
+var strSpecial = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+	}
+	return t
+}()
+
+// scanString scans the string at the read position. raw is its contents as
+// written; plain says they are its value (no escapes, valid UTF-8).
+func (d *wfDecoder) scanString() (raw []byte, plain bool, err error) {
+	data := d.data
+	i := d.pos + 1
+	ascii, esc := true, false
+	for {
+		for i < len(data) && !strSpecial[data[i]] {
+			i++
 		}
+		if i >= len(data) {
+			return nil, false, d.unexpected(i)
+		}
+		switch c := data[i]; {
+		case c == '"':
+			raw = data[d.pos+1 : i]
+			d.pos = i + 1
+			return raw, !esc && (ascii || utf8.Valid(raw)), nil
+		case c == '\\':
+			esc = true
+			i++
+			if i >= len(data) {
+				return nil, false, d.unexpected(i)
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				i++
+				for range 4 {
+					if i >= len(data) || !isHex(data[i]) {
+						return nil, false, d.unexpected(i)
+					}
+					i++
+				}
+			default:
+				return nil, false, d.unexpected(i)
+			}
+		case c < 0x20:
+			return nil, false, d.unexpected(i)
+		default: // not ASCII
+			ascii = false
+			i++
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// str reads a string, shared through t.
+func (d *wfDecoder) str(t *internTable) (string, error) {
+	open := d.pos
+	raw, plain, err := d.scanString()
+	if err != nil {
+		return "", err
+	}
+	if !plain {
+		return unquote(d.data[open:d.pos]), nil
+	}
+	return t.str(raw), nil
+}
+
+// unquote is the value of a valid JSON string with escapes or invalid
+// UTF-8, as encoding/json makes it.
+func unquote(quoted []byte) string {
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		panic(fmt.Sprintf("engine: unquoting a scanned string: %v", err))
+	}
+	return s
+}
+
+// scanNumber scans the number at the read position; float says it has a
+// fraction or an exponent.
+func (d *wfDecoder) scanNumber() (text []byte, float bool, err error) {
+	data := d.data
+	i := d.pos
+	if data[i] == '-' {
+		i++
+	}
+	digits := func() error {
+		if i >= len(data) || !isDigit(data[i]) {
+			return d.unexpected(i)
+		}
+		for i < len(data) && isDigit(data[i]) {
+			i++
+		}
+		return nil
+	}
+	if i < len(data) && data[i] == '0' {
+		i++
+	} else if err := digits(); err != nil {
+		return nil, false, err
+	}
+	if i < len(data) && data[i] == '.' {
+		float = true
+		i++
+		if err := digits(); err != nil {
+			return nil, false, err
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		float = true
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if err := digits(); err != nil {
+			return nil, false, err
+		}
+	}
+	text = data[d.pos:i]
+	d.pos = i
+	return text, float, nil
+}
+
+// word reads true, false or null.
+func (d *wfDecoder) word() (any, error) {
+	w, v := "null", any(nil)
+	switch d.data[d.pos] {
+	case 't':
+		w, v = "true", true
+	case 'f':
+		w, v = "false", false
+	}
+	for i := range len(w) {
+		if p := d.pos + i; p >= len(d.data) || d.data[p] != w[i] {
+			return nil, d.unexpected(p)
+		}
+	}
+	d.pos += len(w)
+	return v, nil
+}
+
+// kind names the kind of JSON value that starts with c.
+func kind(c int) string {
+	switch c {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// skip checks and discards one whole JSON value.
+func (d *wfDecoder) skip() error {
+	switch c := d.at(); c {
+	case '"':
+		_, _, err := d.scanString()
+		return err
+	case '{':
+		if err := d.open(); err != nil || d.empty('}') {
+			return err
+		}
+		for {
+			if _, _, err := d.scanKey(); err != nil {
+				return err
+			}
+			if err := d.skip(); err != nil {
+				return err
+			}
+			if more, err := d.next('}'); !more {
+				return err
+			}
+		}
+	case '[':
+		if err := d.open(); err != nil || d.empty(']') {
+			return err
+		}
+		for {
+			if err := d.skip(); err != nil {
+				return err
+			}
+			if more, err := d.next(']'); !more {
+				return err
+			}
+		}
+	case 't', 'f', 'n':
+		_, err := d.word()
+		return err
+	default:
+		if c == '-' || '0' <= c && c <= '9' {
+			_, _, err := d.scanNumber()
+			return err
+		}
+		return d.unexpected(d.pos)
+	}
+}
+
+// scanKey scans an object key and the ':' after it.
+func (d *wfDecoder) scanKey() ([]byte, bool, error) {
+	if d.at() != '"' {
+		return nil, false, d.unexpected(d.pos)
+	}
+	raw, plain, err := d.scanString()
+	if err != nil {
+		return nil, false, err
+	}
+	return raw, plain, d.expect(':')
+}
+
+// notObject is the error for a value at the read position that must be an
+// object, once its first token is read (msg says what it is).
+func (d *wfDecoder) notObject(msg string) error {
+	off, c := d.pos, d.at()
+	if c != '[' {
+		if err := d.skip(); err != nil {
+			return err
+		}
+	}
+	return d.errAt(off, nil, "%s, got %s", msg, kind(c))
+}
+
+// stringField reads the value of a node field that must be a string.
+func (d *wfDecoder) stringField(t *internTable, name string) (string, error) {
+	off, c := d.pos, d.at()
+	if c == '"' {
+		return d.str(t)
+	}
+	if err := d.skip(); err != nil {
+		return "", err
+	}
+	return "", d.errAt(off, nil, "%s must be a string, got %s", name, kind(c))
+}
+
+func (d *wfDecoder) workflow() (Workflow, error) {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return nil, d.errAt(d.pos, io.ErrUnexpectedEOF, "empty input (want a JSON object of nodes)")
+	}
+	if d.at() != '{' {
+		return nil, d.notObject("top level must be a JSON object of nodes")
+	}
+	if err := d.open(); err != nil {
 		return nil, err
 	}
-	if t != json.Delim('{') {
-		return nil, d.errAt(off, nil, "top level must be a JSON object of nodes, got %s", tokenKind(t))
-	}
-	wf := Workflow{}
-	for d.dec.More() {
-		k, koff, err := d.key()
+	wf := make(Workflow, d.sizeHint())
+	for more := !d.empty('}'); more; {
+		koff := d.pos
+		if d.at() != '"' {
+			return nil, d.unexpected(d.pos)
+		}
+		k, err := d.str(&d.vals)
 		if err != nil {
 			return nil, err
 		}
 		id := NodeID(k)
 		d.node, d.inNode, d.input = id, true, ""
-		if _, dup := wf[id]; dup {
+		// The node goes in now and is filled in after: one map operation
+		// finds a duplicate and adds the node (on an error wf is dropped).
+		n, size := new(Node), len(wf)
+		if wf[id] = n; len(wf) == size {
 			return nil, d.errAt(koff, ErrDuplicateID, "duplicate node id")
 		}
-		n, err := d.nodeDef()
-		if err != nil {
+		if err := d.expect(':'); err != nil {
 			return nil, err
 		}
-		wf[id] = n
+		if err := d.nodeDef(n); err != nil {
+			return nil, err
+		}
 		d.inNode = false
+		if more, err = d.next('}'); err != nil {
+			return nil, err
+		}
 	}
-	if err := d.endObject(); err != nil {
-		return nil, err
-	}
-	off = d.next()
-	if _, err := d.dec.Token(); err != io.EOF {
-		return nil, d.errAt(off, nil, "unexpected data after the workflow object")
+	d.ws()
+	if d.pos < len(d.data) {
+		return nil, d.errAt(d.pos, nil, "unexpected data after the workflow object")
 	}
 	return wf, nil
 }
 
-func (d *wfDecoder) nodeDef() (*Node, error) {
-	off := d.next()
-	t, err := d.token()
-	if err != nil {
+// nodeDef reads a node definition into n.
+func (d *wfDecoder) nodeDef(n *Node) error {
+	off := d.pos
+	if d.at() != '{' {
+		return d.notObject("node must be a JSON object")
+	}
+	if err := d.open(); err != nil {
+		return err
+	}
+	d.nodeKeys.reset()
+	for more := !d.empty('}'); more; {
+		koff := d.pos
+		if d.at() != '"' {
+			return d.unexpected(d.pos)
+		}
+		k, err := d.str(&d.names)
+		if err != nil {
+			return err
+		}
+		if d.nodeKeys.add(k) {
+			return d.errAt(koff, nil, "duplicate key %q", k)
+		}
+		if err := d.expect(':'); err != nil {
+			return err
+		}
+		switch k {
+		case "class_type":
+			n.Class, err = d.stringField(&d.names, "class_type")
+		case "inputs":
+			n.Inputs, err = d.inputs()
+		case "_meta":
+			n.Title, err = d.meta()
+		case "override_display_id":
+			var s string
+			s, err = d.stringField(&d.vals, "override_display_id")
+			n.DisplayID = NodeID(s)
+		default: // "is_changed" and anything else ComfyUI ignores
+			err = d.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if more, err = d.next('}'); err != nil {
+			return err
+		}
+	}
+	if !d.nodeKeys.has("class_type") {
+		return d.errAt(off, nil, "missing class_type")
+	}
+	if n.Inputs == nil {
+		n.Inputs = map[string]any{}
+	}
+	return nil
+}
+
+// meta reads _meta and returns its title.
+func (d *wfDecoder) meta() (string, error) {
+	off := d.pos
+	if d.at() != '{' {
+		c := d.at()
+		if err := d.skip(); err != nil {
+			return "", err
+		}
+		return "", d.errAt(off, nil, "_meta must be an object, got %s", kind(c))
+	}
+	if err := d.open(); err != nil {
+		return "", err
+	}
+	title, titleKind := "", ""
+	for more := !d.empty('}'); more; {
+		k, err := d.key(&d.names)
+		if err != nil {
+			return "", err
+		}
+		if k == "title" { // the last one counts
+			title, titleKind = "", kind(d.at())
+			if d.at() == '"' {
+				title, err = d.str(&d.names)
+			} else {
+				err = d.skip()
+			}
+		} else {
+			err = d.skip()
+		}
+		if err != nil {
+			return "", err
+		}
+		if more, err = d.next('}'); err != nil {
+			return "", err
+		}
+	}
+	if titleKind != "" && titleKind != kind('"') {
+		return "", d.errAt(off, nil, "_meta.title must be a string, got %s", titleKind)
+	}
+	return title, nil
+}
+
+func (d *wfDecoder) inputs() (map[string]any, error) {
+	if d.at() != '{' {
+		return nil, d.notObject("inputs must be a JSON object")
+	}
+	if err := d.open(); err != nil {
 		return nil, err
 	}
-	if t != json.Delim('{') {
-		return nil, d.errAt(off, nil, "node must be a JSON object, got %s", tokenKind(t))
-	}
-	n := &Node{Inputs: map[string]any{}}
-	seen := map[string]bool{}
-	for d.dec.More() {
-		k, koff, err := d.key()
+	base := len(d.members)
+	d.inputSet.reset()
+	for more := !d.empty('}'); more; {
+		koff := d.pos
+		if d.at() != '"' {
+			return nil, d.unexpected(d.pos)
+		}
+		k, err := d.str(&d.names)
 		if err != nil {
 			return nil, err
 		}
-		if seen[k] {
-			return nil, d.errAt(koff, nil, "duplicate key %q", k)
-		}
-		seen[k] = true
-		switch k {
-		case "class_type":
-			v, voff, err := d.value()
-			if err != nil {
-				return nil, err
-			}
-			s, ok := v.(string)
-			if !ok {
-				return nil, d.errAt(voff, nil, "class_type must be a string, got %s", valueKind(v))
-			}
-			n.Class = s
-		case "inputs":
-			if err := d.inputs(n); err != nil {
-				return nil, err
-			}
-		case "_meta":
-			v, voff, err := d.value()
-			if err != nil {
-				return nil, err
-			}
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, d.errAt(voff, nil, "_meta must be an object, got %s", valueKind(v))
-			}
-			if title, ok := m["title"]; ok {
-				s, ok := title.(string)
-				if !ok {
-					return nil, d.errAt(voff, nil, "_meta.title must be a string, got %s", valueKind(title))
-				}
-				n.Title = s
-			}
-		case "override_display_id":
-			v, voff, err := d.value()
-			if err != nil {
-				return nil, err
-			}
-			s, ok := v.(string)
-			if !ok {
-				return nil, d.errAt(voff, nil, "override_display_id must be a string, got %s", valueKind(v))
-			}
-			n.DisplayID = NodeID(s)
-		default: // "is_changed" and anything else ComfyUI ignores
-			if err := d.skip(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := d.endObject(); err != nil {
-		return nil, err
-	}
-	if !seen["class_type"] {
-		return nil, d.errAt(off, nil, "missing class_type")
-	}
-	return n, nil
-}
-
-func (d *wfDecoder) inputs(n *Node) error {
-	off := d.next()
-	t, err := d.token()
-	if err != nil {
-		return err
-	}
-	if t != json.Delim('{') {
-		return d.errAt(off, nil, "inputs must be a JSON object, got %s", tokenKind(t))
-	}
-	for d.dec.More() {
-		k, koff, err := d.key()
-		if err != nil {
-			return err
-		}
 		d.input = k
-		if _, dup := n.Inputs[k]; dup {
-			return d.errAt(koff, nil, "duplicate input")
+		if d.inputSet.add(k) {
+			return nil, d.errAt(koff, nil, "duplicate input")
 		}
-		v, voff, err := d.value()
+		if err := d.expect(':'); err != nil {
+			return nil, err
+		}
+		v, err := d.inputValue()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		iv, err := decodeInput(v)
-		if err != nil {
-			return d.errAt(voff, nil, "%v", err)
+		d.members = append(d.members, member{k, v})
+		// The input is over at the end of the object (as encoding/json's
+		// Decoder.More tells), not at a ',' or anything else.
+		d.ws()
+		if c := d.at(); c == -1 || c == '}' || c == ']' {
+			d.input = ""
 		}
-		n.Inputs[k] = iv
+		if more, err = d.next('}'); err != nil {
+			return nil, err
+		}
 	}
 	d.input = ""
-	return d.endObject()
+	return d.makeMap(base), nil
 }
 
-func tokenKind(t json.Token) string {
-	switch t {
-	case json.Delim('['):
-		return "an array"
-	case json.Delim('{'):
-		return "an object"
+// makeMap makes the map of the members from base on and pops them.
+func (d *wfDecoder) makeMap(base int) map[string]any {
+	ms := d.members[base:]
+	m := make(map[string]any, len(ms))
+	for _, kv := range ms {
+		m[kv.key] = kv.val // the last of equal keys counts
 	}
-	return valueKind(t)
+	clear(ms)
+	d.members = d.members[:base]
+	return m
 }
 
-func valueKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
+// keySet is the keys of the object being read: a list while it is short,
+// a map when it is long.
+type keySet struct {
+	list []string
+	m    map[string]struct{}
+}
+
+func (s *keySet) reset() {
+	clear(s.list)
+	s.list, s.m = s.list[:0], nil
+}
+
+// add adds k and says whether it was there already.
+func (s *keySet) add(k string) bool {
+	if s.has(k) {
+		return true
 	}
-	return fmt.Sprintf("%T", v)
+	if s.m != nil {
+		s.m[k] = struct{}{}
+		return false
+	}
+	s.list = append(s.list, k)
+	if len(s.list) > 16 {
+		s.m = make(map[string]struct{}, 2*len(s.list))
+		for _, x := range s.list {
+			s.m[x] = struct{}{}
+		}
+	}
+	return false
+}
+
+func (s *keySet) has(k string) bool {
+	if s.m != nil {
+		_, ok := s.m[k]
+		return ok
+	}
+	return slices.Contains(s.list, k)
 }
 
 // lineCol is the 1-based line and column (in bytes) of offset off.
