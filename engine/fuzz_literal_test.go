@@ -18,6 +18,7 @@ import (
 // (a DAG whose paths are exponential), deep nesting, huge and odd numbers.
 func buildLiteral(data []byte) any {
 	var stack []any
+	nested := 0 // levels added by nesting: the builder's own memory stays bounded
 	pop := func() any {
 		if len(stack) == 0 {
 			return int64(0)
@@ -69,8 +70,9 @@ func buildLiteral(data []byte) any {
 				m[string(rune('a'+i))] = pop()
 			}
 			stack = append(stack, m)
-		case 9: // nest the top value n deep
-			n := int(binary.LittleEndian.Uint16(next(2)))
+		case 9: // nest the top value n deep (a million levels in all at most)
+			n := min(int(binary.LittleEndian.Uint16(next(2))), 1<<20-nested)
+			nested += n
 			v := pop()
 			for range n {
 				v = []any{v}

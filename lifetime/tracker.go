@@ -119,31 +119,39 @@ type listID struct {
 const walkFree = 64
 
 func (w *walker) list(x []any) {
-	if len(x) == 0 {
-		return
-	}
-	if w.n++; w.n > walkFree {
-		if w.seen == nil {
-			w.seen = map[listID]bool{}
+	// An explicit stack, not recursion: a list nested millions deep is a
+	// value a caller can build.
+	var buf [8][]any
+	stack := append(buf[:0], x)
+	for len(stack) > 0 {
+		l := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if len(l) == 0 {
+			continue
 		}
-		id := listID{&x[0], len(x)}
-		if w.seen[id] {
-			return
-		}
-		w.seen[id] = true
-	}
-	for _, e := range x {
-		switch y := e.(type) {
-		case Resource:
-			w.f(y)
-		case Holder:
-			if r := y.HeldResource(); r != nil {
-				w.f(r)
+		if w.n++; w.n > walkFree {
+			if w.seen == nil {
+				w.seen = map[listID]bool{}
 			}
-		case []any:
-			w.list(y)
-		case Container:
-			w.list(y.Elements())
+			id := listID{&l[0], len(l)}
+			if w.seen[id] {
+				continue
+			}
+			w.seen[id] = true
+		}
+		for _, e := range l {
+			switch y := e.(type) {
+			case Resource:
+				w.f(y)
+			case Holder:
+				if r := y.HeldResource(); r != nil {
+					w.f(r)
+				}
+			case []any:
+				stack = append(stack, y)
+			case Container:
+				stack = append(stack, y.Elements())
+			}
 		}
 	}
 }
