@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ebbgraph/ebb/engine"
 )
@@ -24,11 +23,7 @@ func TestRunLimits(t *testing.T) {
 		{"timeout", "100ms", "testdata/slow.json"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
-			start := time.Now()
 			runs := runJSONOut(t, 1, "--"+tc.flag, tc.value, tc.workflow)
-			if d := time.Since(start); d > 20*time.Second {
-				t.Errorf("took %v", d)
-			}
 			r := runs[0]
 			checkShape(t, r)
 			e, _ := r["error"].(map[string]any)
@@ -155,11 +150,7 @@ func TestFileSizeCap(t *testing.T) {
 
 // A huge --parallel is a usage error, answered at once.
 func TestParallelCap(t *testing.T) {
-	start := time.Now()
 	doc := errorDocJSON(t, 2, "run", "--json", "--parallel", "1000000", "testdata/ok.json")
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
-	}
 	if !strings.Contains(errorMessage(doc), "4096") {
 		t.Errorf("%v does not name the cap", doc)
 	}

