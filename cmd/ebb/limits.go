@@ -20,8 +20,10 @@ const maxParallel = 4096
 // defaultMaxFileSize caps workflow and profile files (--max-file-size).
 const defaultMaxFileSize = 256 << 20
 
-// limitFlags are the --max-* and --timeout flags of run and plan.
+// limitFlags are the --max-* and --timeout flags of run and plan, and
+// --max-file-size.
 type limitFlags struct {
+	fileSize   *string
 	executions int64
 	depth      int
 	nodes      int64
@@ -30,12 +32,24 @@ type limitFlags struct {
 }
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
+	l.fileSize = fileSizeFlag(fs)
 	d := engine.DefaultLimits()
 	fs.Int64Var(&l.executions, "max-executions", d.MaxExecutions, "most node executions per run, expanded nodes and re-executions included (`N`; negative: no limit)")
 	fs.IntVar(&l.depth, "max-expansion-depth", d.MaxExpansionDepth, "most levels of nested expansion; a loop goes one level deeper per iteration (`N`; negative: no limit)")
 	fs.Int64Var(&l.nodes, "max-expansion-nodes", d.MaxExpansionNodes, "most nodes all expansions of a run may add (`N`; negative: no limit)")
 	fs.IntVar(&l.list, "max-list-length", d.MaxListLength, "longest list one output may hold (`N`; negative: no limit)")
 	fs.DurationVar(&l.timeout, "timeout", 0, "most wall time per run, such as 30s or 5m (`D`; 0: none)")
+}
+
+// parse checks the flags and returns the engine's limits and the file
+// size cap (0: none).
+func (l *limitFlags) parse() (engine.Limits, int64, error) {
+	lim, err := l.limits()
+	if err != nil {
+		return lim, 0, err
+	}
+	size, err := parseFileSize(*l.fileSize)
+	return lim, size, err
 }
 
 // limits checks the flags and returns the engine's limits. Zero is

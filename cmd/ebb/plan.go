@@ -44,7 +44,6 @@ type planFlags struct {
 	profile  string
 	memory   string
 	timeline string
-	fileSize *string
 	limits   limitFlags
 }
 
@@ -67,7 +66,6 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.profile, "profile", "", "nodes/sim profile `FILE.json` simulating classes by output and working sizes")
 	fs.StringVar(&f.memory, "device-memory", "", "Sim device capacity such as 22GiB (default: unlimited)")
 	fs.StringVar(&f.timeline, "memory-timeline", "", "draw live memory per executed node, one line per level (strategy auto), to `FILE.png`")
-	f.fileSize = fileSizeFlag(fs)
 	f.limits.register(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
@@ -81,11 +79,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	limits, err := f.limits.limits()
-	if err != nil {
-		return err
-	}
-	maxSize, err := parseFileSize(*f.fileSize)
+	limits, maxSize, err := f.limits.parse()
 	if err != nil {
 		return err
 	}

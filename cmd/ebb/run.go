@@ -31,7 +31,6 @@ type runFlags struct {
 	scale    float64
 	timeline string
 	keep     int
-	fileSize *string
 	limits   limitFlags
 }
 
@@ -52,7 +51,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Float64Var(&f.scale, "scale", 1, "multiply profile and AllocateVRAM sizes by `F` (for small real GPUs)")
 	fs.StringVar(&f.timeline, "memory-timeline", "", "draw live memory per executed node to `FILE.png`")
 	fs.IntVar(&f.keep, "keep-executed", engine.DefaultKeepExecuted, "how many executed ids (the last ones) a result lists (`N`; negative: all)")
-	f.fileSize = fileSizeFlag(fs)
 	f.limits.register(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
@@ -78,11 +76,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := checkKeepExecuted(f.keep); err != nil {
 		return err
 	}
-	limits, err := f.limits.limits()
-	if err != nil {
-		return err
-	}
-	maxSize, err := parseFileSize(*f.fileSize)
+	limits, maxSize, err := f.limits.parse()
 	if err != nil {
 		return err
 	}
