@@ -53,7 +53,7 @@ func (c *cache) put(node NodeID, k sigKey, outs [][]any, ui map[string][]any) *c
 	}
 	e := &centry{node: node, key: k, outs: outs, ui: ui, gen: c.gen}
 	for _, vals := range outs {
-		c.refs.Hold(vals)
+		c.refs.HoldDead(vals) // the run's slots keep them live while read
 	}
 	c.entries[k] = e
 	return e
@@ -65,7 +65,7 @@ func (c *cache) remove(e *centry) {
 	}
 	delete(c.entries, e.key)
 	for _, vals := range e.outs {
-		if err := c.refs.Drop(vals); err != nil {
+		if err := c.refs.DropDead(vals); err != nil {
 			c.errs = append(c.errs, fmt.Errorf("entry of node %s: %w", e.node, err))
 		}
 	}
@@ -139,16 +139,6 @@ func (r *run) cacheHit(n *rnode) bool {
 		ins := n.ins
 		n.ins = nil
 		r.unbindList(ins)
-	}
-	for _, vals := range e.outs {
-		lifetime.Resources(vals, func(x lifetime.Resource) {
-			if b, ok := deviceBuffer(x); ok {
-				r.trace.Existing(lifetime.ValueID(b.ID()), b.Bytes())
-				if n.pinnedOut {
-					r.trace.Pin(lifetime.ValueID(b.ID()))
-				}
-			}
-		})
 	}
 	r.strat.afterComplete(r, n)
 	for _, s := range n.slots {

@@ -56,8 +56,9 @@
 // policy.Policy picks the release level and what a late edge (a link to a
 // released slot) does: re-execute the producer, or, under restrict, refuse
 // any link outside the expanding node's upstream, which stays pinned while
-// it is pending; the strategy's hooks live in one place (lateedge.go). Each run reports executions, re-executions, releases,
-// pins, the live and device peaks and the exact bound (lifetime.Trace).
+// it is pending; the strategy's hooks live in one place (lateedge.go).
+// Each run reports executions, re-executions, releases, pins, the live and
+// device peaks and the bound (kept online; see docs/lifetime.md).
 // A node behind an unrequested lazy input binds its own inputs as
 // potential readers, so a later request never finds them released.
 //

@@ -43,11 +43,13 @@ func New(opts Options) (*Engine, error) {
 		dev = device.NewSim(0)
 	}
 	refs := lifetime.NewRefs()
+	acct := &accounting{dev: dev}
+	refs.OnIdle = acct.setIdle
 	return &Engine{
 		opts:  opts,
 		reg:   opts.Registry,
 		dev:   dev,
-		acct:  &accounting{dev: dev},
+		acct:  acct,
 		refs:  refs,
 		cache: newCache(opts.Cache, refs),
 	}, nil

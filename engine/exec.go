@@ -21,7 +21,6 @@ type callJob struct {
 	lazy   LazyChecker
 	runner Runner
 	alloc  callAlloc
-	step   lifetime.StepID
 	view   graphView // the graph the calls see (Call.Graph)
 
 	// filled by exec
@@ -50,7 +49,6 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 	var buf [8]inputList
 	lists := buf[:0]
 	maxLen := 0
-	step := r.trace.Begin(string(n.id))
 	for i := range n.ins {
 		b := &n.ins[i]
 		if b.lazy || b.result {
@@ -67,7 +65,7 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 			if !ok {
 				return nil, fmt.Errorf("%w: input %q reads released output %d of node %s", device.ErrUseAfterFree, b.name, b.out, b.src.id)
 			}
-			if err := r.checkReads(step, v); err != nil {
+			if err := r.checkReads(v); err != nil {
 				return nil, fmt.Errorf("input %q: %w", b.name, err)
 			}
 			vals = v
@@ -86,7 +84,7 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		}
 	}
 	job := r.newJob()
-	job.n, job.runner, job.step = n, n.typ.Runner, step
+	job.n, job.runner = n, n.typ.Runner
 	job.alloc.acct = r.e.acct
 	job.lazy, _ = n.typ.Runner.(LazyChecker)
 	job.view = graphView{v: r.v, eph: r.eph}
@@ -153,8 +151,8 @@ func (r *run) recycle(d *callJob) {
 	r.spare = d
 }
 
-// checkReads checks every buffer an input holds is live, and traces it.
-func (r *run) checkReads(step lifetime.StepID, v []any) error {
+// checkReads checks that every buffer an input holds is live.
+func (r *run) checkReads(v []any) error {
 	var err error
 	for _, x := range v {
 		switch x.(type) {
@@ -165,7 +163,6 @@ func (r *run) checkReads(step lifetime.StepID, v []any) error {
 		lifetime.Resources(x, func(res lifetime.Resource) {
 			if buf, ok := deviceBuffer(res); ok && err == nil {
 				err = buf.Check()
-				r.trace.Read(step, lifetime.ValueID(buf.ID()))
 			}
 		})
 	}

@@ -19,13 +19,11 @@ func (r *run) finish(d *callJob) {
 		r.internal(n, d.freeErr)
 	}
 	if d.err != nil {
-		r.trace.End(d.step)
 		r.fail(n, TypeExecution, d.err)
 		r.freeOrphans(n, d)
 		return
 	}
 	if len(d.needs) > 0 {
-		r.trace.End(d.step)
 		if !r.transition(n, stPending) {
 			return
 		}
@@ -61,7 +59,6 @@ func (r *run) finish(d *callJob) {
 		}
 	}
 	if expanding {
-		r.traceEnd(d, nil)
 		if err := r.expand(n, d.calls, d.results, ui); err != nil {
 			r.fail(n, TypeBadGraph, err)
 			r.freeOrphans(n, d)
@@ -73,12 +70,10 @@ func (r *run) finish(d *callJob) {
 		err = r.checkLists(outs)
 	}
 	if err != nil {
-		r.traceEnd(d, nil)
 		r.fail(n, TypeExecution, err)
 		r.freeOrphans(n, d)
 		return
 	}
-	r.traceEnd(d, outs)
 	r.complete(n, outs, ui)
 	r.recycle(d)
 }
@@ -144,26 +139,6 @@ func (r *run) dropUnheld(n *rnode, v any) {
 			}
 		}
 	})
-}
-
-// traceEnd records a finished step: new values, reads and working memory.
-func (r *run) traceEnd(d *callJob, outs [][]any) {
-	var newBytes int64
-	produce := func(x lifetime.Resource) {
-		if b, ok := deviceBuffer(x); ok {
-			r.trace.Produce(d.step, lifetime.ValueID(b.ID()), b.Bytes())
-			if r.e.refs.Holders(x) == 0 {
-				newBytes += b.Bytes()
-			}
-		}
-	}
-	for _, vals := range outs {
-		for _, v := range vals { // element by element: boxing vals would allocate
-			lifetime.Resources(v, produce)
-		}
-	}
-	r.trace.Work(d.step, max(0, d.alloc.peak-newBytes))
-	r.trace.End(d.step)
 }
 
 func blockedResult(b *Blocker, n int) Result {
@@ -268,17 +243,6 @@ func (r *run) complete(n *rnode, outs [][]any, ui map[string][]any) {
 		}
 	}
 	r.storeCache(n, outs, ui)
-	if n.pinnedOut {
-		for _, vals := range outs {
-			for _, v := range vals {
-				lifetime.Resources(v, func(x lifetime.Resource) {
-					if b, ok := deviceBuffer(x); ok {
-						r.trace.Pin(lifetime.ValueID(b.ID()))
-					}
-				})
-			}
-		}
-	}
 	if ui != nil {
 		r.res.Outputs[n.id] = ui
 	}

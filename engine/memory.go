@@ -21,6 +21,7 @@ type Buffer struct {
 	buf   device.Buffer
 	acct  *accounting
 	freed bool // guarded by acct.mu
+	idle  bool // held only by dead slots (lifetime.Refs.OnIdle); guarded by acct.mu
 	// Label says what the buffer holds ("MODEL", "work"), for messages.
 	Label string
 }
@@ -79,6 +80,11 @@ type accounting struct {
 	peak    int64 // since resetPeak
 	devPeak int64 // highest device InUse sampled since resetPeak
 	winPeak int64 // highest inUse since the last window call
+	// idle is the bytes of buffers held only by dead slots: what level 2
+	// would have released. inUse-idle is the run's bound, sampled at every
+	// allocation into bound.
+	idle  int64
+	bound int64 // since resetPeak
 }
 
 // resetPeak starts a run: the engine's peak, the window and the device
@@ -93,6 +99,7 @@ func (a *accounting) resetPeak() {
 	}
 	a.peak = a.inUse
 	a.winPeak = a.inUse
+	a.bound = a.inUse - a.idle
 	a.devPeak = a.dev.Stats().InUse
 }
 
@@ -107,6 +114,7 @@ func (a *accounting) alloc(ctx context.Context, bytes int64, label string) (*Buf
 	}
 	a.inUse += bytes
 	a.peak = max(a.peak, a.inUse)
+	a.bound = max(a.bound, a.inUse-a.idle)
 	a.winPeak = max(a.winPeak, a.inUse)
 	a.devPeak = max(a.devPeak, a.dev.Stats().InUse)
 	return &Buffer{buf: buf, acct: a, Label: label}, nil
@@ -128,23 +136,50 @@ func (a *accounting) free(b *Buffer) error {
 	err := a.dev.Free(b.buf)
 	if err == nil || errors.Is(err, device.ErrDoubleFree) {
 		a.inUse -= b.Bytes()
+		if b.idle {
+			b.idle = false
+			a.idle -= b.Bytes()
+		}
 	}
 	return err
 }
 
-// snapshot returns the bytes in use, the engine's peak and the device's
-// peak since resetPeak. The device's peak is the highest InUse sampled
+// setIdle records that b became idle (held only by slots that level 2
+// would have released) or stopped being idle. It is Refs.OnIdle.
+func (a *accounting) setIdle(x lifetime.Resource, idle bool) {
+	b, ok := deviceBuffer(x)
+	if !ok || b.acct != a {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if b.freed || b.idle == idle {
+		return
+	}
+	b.idle = idle
+	if idle {
+		a.idle += b.Bytes()
+	} else {
+		a.idle -= b.Bytes()
+		a.bound = max(a.bound, a.inUse-a.idle)
+	}
+}
+
+// snapshot returns the bytes in use, the engine's peak, the device's
+// peak and the bound since resetPeak (see accounting.idle). The device's
+// peak is the highest InUse sampled
 // after each allocation, or, for a device.PeakResetter, the larger of that
 // and the device's own Stats().Peak (reset by resetPeak): the device's
 // figure also covers memory others allocate on a shared device.
-func (a *accounting) snapshot() (inUse, peak, devPeak int64) {
+func (a *accounting) snapshot() (inUse, peak, devPeak, bound int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	bound = a.bound
 	devPeak = a.devPeak
 	if _, ok := a.dev.(device.PeakResetter); ok {
 		devPeak = max(devPeak, a.dev.Stats().Peak)
 	}
-	return a.inUse, a.peak, devPeak
+	return a.inUse, a.peak, devPeak, bound
 }
 
 // callAlloc is one call's allocations: the buffers it made and the peak of

@@ -189,7 +189,10 @@ type Stats struct {
 	// PeakBytes is the highest live memory the engine accounted during the
 	// run: values held by slots and the cache, plus running nodes' memory.
 	PeakBytes int64 `json:"peak_bytes"`
-	// BoundBytes is the exact peak live set of the realized order.
+	// BoundBytes is the least peak any release policy could have had for
+	// the run as it happened: the highest live bytes less those held only
+	// by slots no pending node reads (docs/lifetime.md). Never above
+	// PeakBytes.
 	BoundBytes int64 `json:"bound_bytes"`
 	// DevicePeakBytes is the highest usage the device reported.
 	DevicePeakBytes int64 `json:"device_peak_bytes"`

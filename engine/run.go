@@ -21,7 +21,6 @@ type run struct {
 	em    *emitter
 	res   *RunResult
 	tr    *lifetime.Tracker
-	trace lifetime.Trace
 
 	v     *validated         // the original nodes
 	orig  []rnode            // state of the reachable original nodes, by validation index
@@ -85,7 +84,6 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 	}
 	r.tr = lifetime.NewTracker(pol.Level, e.refs)
 	r.tr.Grow(len(v.vnodes))
-	r.trace.Grow(len(v.vnodes))
 	res.Executed = make([]NodeID, 0, min(len(v.vnodes), DefaultKeepExecuted))
 	r.tr.OnRelease = r.onRelease
 	r.tr.OnError = r.onTrackerError
@@ -211,7 +209,7 @@ func (r *run) initNode(n *rnode, id NodeID, def *Node, t *NodeType, info *ephDef
 	n.pinnedOut = t.Schema.OutputNode || r.targets[id]
 	if n.pinnedOut {
 		for _, s := range n.slots {
-			r.tr.Pin(s)
+			r.tr.Retain(s)
 		}
 	}
 }

@@ -228,8 +228,7 @@ func (r *run) end() {
 	st := &r.res.Stats
 	ts := r.tr.Stats()
 	st.Releases, st.Pins = ts.Releases, ts.Pins
-	_, st.PeakBytes, st.DevicePeakBytes = r.e.acct.snapshot()
-	st.BoundBytes = r.trace.Bound()
+	_, st.PeakBytes, st.DevicePeakBytes, st.BoundBytes = r.e.acct.snapshot()
 	if err := r.e.cache.clearErrs(); err != nil {
 		r.internal(nil, fmt.Errorf("cross-run cache: %w", err))
 	}

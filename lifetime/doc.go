@@ -14,9 +14,14 @@
 // This package keeps the books; it decides nothing about late edges (a
 // link to a released slot): the engine's strategy does, in one place.
 //
-// Trace records the realized order of a run and Bound computes its exact
-// peak live set: the least memory any release policy could have used for
-// that order.
+// A slot kept past its last reader (by the level or a pin) holds its
+// values as dead holders; Refs reports a value whose every holder is dead
+// as idle (OnIdle), which is how the engine keeps a run's bound online:
+// live bytes less idle bytes.
+//
+// Trace records a realized order offline and Bound computes its exact peak
+// live set with deaths at each value's last actual read (for tests and
+// tools; the engine does not record one).
 //
 // Trackers, Refs and Traces are not safe for concurrent use: the engine's
 // run goroutine owns them.

@@ -15,150 +15,6 @@ type Resource interface {
 	Release() error
 }
 
-// Refs counts the holders of each Resource by identity. It outlives runs:
-// the engine's cross-run cache holds values through the same Refs.
-type Refs struct {
-	count map[Resource]int32
-	live  int64
-}
-
-// NewRefs returns an empty Refs.
-func NewRefs() *Refs { return &Refs{count: map[Resource]int32{}} }
-
-// Hold adds one holder to every Resource in v (v itself, or the elements
-// of a []any or a Container, recursively, and the Resource of a Holder).
-func (r *Refs) Hold(v any) {
-	walk(v, func(x Resource) {
-		if r.count[x] == 0 {
-			r.live += x.Bytes()
-		}
-		r.count[x]++
-	})
-}
-
-// Drop removes one holder from every Resource in v, releasing those that
-// reach zero. Dropping a value that is not held is an error.
-func (r *Refs) Drop(v any) error {
-	var errs []error
-	walk(v, func(x Resource) {
-		n, ok := r.count[x]
-		if !ok {
-			errs = append(errs, fmt.Errorf("lifetime: drop of a value that is not held: %v", x))
-			return
-		}
-		if n > 1 {
-			r.count[x] = n - 1
-			return
-		}
-		delete(r.count, x)
-		r.live -= x.Bytes()
-		if err := x.Release(); err != nil {
-			errs = append(errs, err)
-		}
-	})
-	return errors.Join(errs...)
-}
-
-// Holders returns how many holders x has.
-func (r *Refs) Holders(x Resource) int { return int(r.count[x]) }
-
-// Live is the total size of held resources.
-func (r *Refs) Live() int64 { return r.live }
-
-// Len is the number of distinct held resources.
-func (r *Refs) Len() int { return len(r.count) }
-
-// Container is a value that holds other values (a node pack's own list
-// type): Resources in its Elements are held, counted and released as if
-// it were a []any.
-type Container interface {
-	Elements() []any
-}
-
-// Holder is a value that owns one Resource (an image holding its device
-// reservation): walks visit that Resource, so it is held, counted and
-// released as if it were the value. HeldResource returns nil when the
-// value owns none.
-type Holder interface {
-	HeldResource() Resource
-}
-
-func walk(v any, f func(Resource)) {
-	switch x := v.(type) {
-	case Resource:
-		f(x)
-	case Holder:
-		if r := x.HeldResource(); r != nil {
-			f(r)
-		}
-	case []any:
-		w := walker{f: f}
-		w.list(x)
-	case Container:
-		w := walker{f: f}
-		w.list(x.Elements())
-	}
-}
-
-// walker visits the lists of one value. Past walkFree lists it remembers
-// each list it enters and enters none twice, so a list that contains
-// itself ends, and a DAG of shared lists costs its distinct lists, not its
-// paths; every walk of the same value visits the same resources, so Hold
-// and Drop stay paired.
-type walker struct {
-	f    func(Resource)
-	n    int
-	seen map[listID]bool
-}
-
-type listID struct {
-	first *any
-	n     int
-}
-
-const walkFree = 64
-
-func (w *walker) list(x []any) {
-	// An explicit stack, not recursion: a list nested millions deep is a
-	// value a caller can build.
-	var buf [8][]any
-	stack := append(buf[:0], x)
-	for len(stack) > 0 {
-		l := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if len(l) == 0 {
-			continue
-		}
-		if w.n++; w.n > walkFree {
-			if w.seen == nil {
-				w.seen = map[listID]bool{}
-			}
-			id := listID{&l[0], len(l)}
-			if w.seen[id] {
-				continue
-			}
-			w.seen[id] = true
-		}
-		for _, e := range l {
-			switch y := e.(type) {
-			case Resource:
-				w.f(y)
-			case Holder:
-				if r := y.HeldResource(); r != nil {
-					w.f(r)
-				}
-			case []any:
-				stack = append(stack, y)
-			case Container:
-				stack = append(stack, y.Elements())
-			}
-		}
-	}
-}
-
-// Resources calls f for every Resource in v.
-func Resources(v any, f func(Resource)) { walk(v, f) }
-
 // SlotID names a slot of a Tracker. Ids are recycled after Discard.
 type SlotID int32
 
@@ -175,9 +31,13 @@ type slot struct {
 	readers int32
 	pins    int32
 	state   SlotState
-	vals    []any
-	owner   any
-	out     int32
+	// dead: live and unread, but kept by the level or a pin; its values
+	// are held as dead holders (Refs.MarkDead). A Keep slot is never dead.
+	dead bool
+	kept bool // made by Keep, or Retain'd
+	vals  []any
+	owner any
+	out   int32
 }
 
 // Stats counts what a Tracker did.
@@ -234,7 +94,7 @@ func (t *Tracker) NewSlot(owner any, out int) SlotID {
 func (t *Tracker) Keep(owner any, vals []any) SlotID {
 	s := t.NewSlot(owner, -1)
 	sl := &t.slots[s]
-	sl.state, sl.vals, sl.pins = Live, vals, 1
+	sl.state, sl.vals, sl.pins, sl.kept = Live, vals, 1, true
 	for _, v := range vals {
 		t.refs.Hold(v)
 	}
@@ -266,7 +126,10 @@ func (t *Tracker) Slots() iter.Seq2[SlotID, SlotInfo] {
 }
 
 // AddReader counts one more pending consumer link of s.
-func (t *Tracker) AddReader(s SlotID) { t.slots[s].readers++ }
+func (t *Tracker) AddReader(s SlotID) {
+	t.revive(s)
+	t.slots[s].readers++
+}
 
 // DoneReader removes a consumer link of s. At level 2 a live slot with no
 // readers and no pins is released.
@@ -277,9 +140,7 @@ func (t *Tracker) DoneReader(s SlotID) {
 		return
 	}
 	sl.readers--
-	if t.level >= policy.ReleaseDead {
-		t.maybeRelease(s)
-	}
+	t.settle(s, policy.ReleaseDead)
 }
 
 // Readers returns the pending consumer count of s.
@@ -291,6 +152,17 @@ func (t *Tracker) Pin(s SlotID) {
 	t.stats.Pins++
 }
 
+// Retain pins s for the rest of its life, as a result that is needed
+// (an output node's outputs): unlike a Pin's, its values never count as
+// dead (see Refs).
+func (t *Tracker) Retain(s SlotID) {
+	t.revive(s)
+	sl := &t.slots[s]
+	sl.pins++
+	sl.kept = true
+	t.stats.Pins++
+}
+
 // Unpin undoes one Pin. At level 2 the slot may be released at once.
 func (t *Tracker) Unpin(s SlotID) {
 	sl := &t.slots[s]
@@ -299,9 +171,7 @@ func (t *Tracker) Unpin(s SlotID) {
 		return
 	}
 	sl.pins--
-	if t.level >= policy.ReleaseDead {
-		t.maybeRelease(s)
-	}
+	t.settle(s, policy.ReleaseDead)
 }
 
 // Pinned reports whether s has pins.
@@ -320,9 +190,7 @@ func (t *Tracker) Produce(s SlotID, vals []any) {
 	for _, v := range vals { // element by element: boxing vals would allocate
 		t.refs.Hold(v)
 	}
-	if t.level >= policy.ReleaseUnreferenced {
-		t.maybeRelease(s)
-	}
+	t.settle(s, policy.ReleaseUnreferenced)
 }
 
 // State returns the life stage of s.
@@ -345,7 +213,7 @@ func (t *Tracker) Reset(s SlotID) {
 func (t *Tracker) Discard(s SlotID) {
 	sl := &t.slots[s]
 	if sl.state == Live {
-		t.drop(sl.owner, sl.vals)
+		t.drop(sl.owner, sl.vals, sl.dead)
 	}
 	t.slots[s] = slot{}
 	t.free = append(t.free, s)
@@ -356,31 +224,54 @@ func (t *Tracker) Discard(s SlotID) {
 func (t *Tracker) DiscardAll() {
 	for i := range t.slots {
 		if sl := &t.slots[i]; sl.state == Live {
-			t.drop(sl.owner, sl.vals)
+			t.drop(sl.owner, sl.vals, sl.dead)
 		}
 	}
 	clear(t.slots)
 	t.slots, t.free = t.slots[:0], t.free[:0]
 }
 
-func (t *Tracker) maybeRelease(s SlotID) {
+// settle releases s when it is live with no reader and no pin and the
+// level is at least release. Otherwise a live slot with no reader is kept
+// but marked dead, so Refs know what no policy had to keep: a release at
+// level 2 with no pins (a pin is a guess that a late edge may come).
+func (t *Tracker) settle(s SlotID, release policy.Level) {
 	sl := &t.slots[s]
-	if sl.state != Live || sl.readers > 0 || sl.pins > 0 {
+	if sl.state != Live || sl.readers > 0 || sl.kept {
 		return
 	}
-	vals, owner, out := sl.vals, sl.owner, int(sl.out)
-	sl.state, sl.vals = Released, nil
+	if sl.pins > 0 || t.level < release {
+		if !sl.dead {
+			sl.dead = true
+			for _, v := range sl.vals {
+				t.refs.MarkDead(v)
+			}
+		}
+		return
+	}
+	vals, owner, out, dead := sl.vals, sl.owner, int(sl.out), sl.dead
+	sl.state, sl.vals, sl.dead = Released, nil, false
 	t.stats.Releases++
 	before := t.refs.live
-	t.drop(owner, vals)
+	t.drop(owner, vals, dead)
 	if t.OnRelease != nil {
 		t.OnRelease(owner, out, before-t.refs.live)
 	}
 }
 
-func (t *Tracker) drop(owner any, vals []any) {
+// revive turns a dead slot live again: it is about to be read or pinned.
+func (t *Tracker) revive(s SlotID) {
+	if sl := &t.slots[s]; sl.dead {
+		sl.dead = false
+		for _, v := range sl.vals {
+			t.refs.MarkLive(v)
+		}
+	}
+}
+
+func (t *Tracker) drop(owner any, vals []any, dead bool) {
 	for _, v := range vals {
-		if err := t.refs.Drop(v); err != nil {
+		if err := t.refs.drop(v, dead); err != nil {
 			t.fail(owner, err)
 		}
 	}
