@@ -33,8 +33,8 @@ type slot struct {
 	state   SlotState
 	// dead: live and unread, but kept by the level or a pin; its values
 	// are held as dead holders (Refs.MarkDead). A Keep slot is never dead.
-	dead bool
-	kept bool // made by Keep, or Retain'd
+	dead  bool
+	kept  bool // made by Keep, or Retain'd
 	vals  []any
 	owner any
 	out   int32
