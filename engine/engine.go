@@ -23,6 +23,7 @@ type Engine struct {
 	dev   device.Device
 	acct  *accounting
 	refs  *lifetime.Refs
+	est   estimates // measured node memory, for the order and admission
 	cache *cache
 	mu    sync.Mutex
 }

@@ -74,6 +74,9 @@ func (r *run) finish(d *callJob) {
 		r.freeOrphans(n, d)
 		return
 	}
+	if !n.declared {
+		r.measure(d, outs)
+	}
 	r.complete(n, outs, ui)
 	r.recycle(d)
 }

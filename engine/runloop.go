@@ -74,10 +74,9 @@ func (r *run) worker() {
 // dispatch starts ready nodes while workers are free.
 func (r *run) dispatch() {
 	for r.err == nil && len(r.ready) > 0 && r.running < r.par {
-		n := r.ready[len(r.ready)-1]
-		r.ready = r.ready[:len(r.ready)-1]
-		if n.state != stReady {
-			continue
+		n := r.takeReady()
+		if n == nil {
+			return
 		}
 		if err := r.ctx.Err(); err != nil {
 			r.fail(n, TypeInterrupted, fmt.Errorf("%w before node %s ran: %w", ErrInterrupted, n.id, err))

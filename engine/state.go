@@ -125,6 +125,8 @@ type rnode struct {
 	mark     uint32
 	vi       int32 // validation index of an original node, else -1
 	state    nstate
+	// estOut and estWork are the node's Estimate, once estSet.
+	estOut, estWork int64
 
 	queued     bool // on the scheduling worklist
 	pinnedOut  bool // output node or target: outputs pinned for the run
@@ -132,6 +134,8 @@ type rnode struct {
 	upPinned   bool // strategy: pinned its upstream (a pending expander)
 	pinHeld    bool // strategy: held (and potential) because pinned while idle
 	keepPinned bool // strategy: outputs pinned for the run (NotReexecutable)
+	estSet     bool // estOut and estWork are set
+	declared   bool // by its Runner (Estimator), not measured
 }
 
 // noSlot marks an output whose slot was discarded (a forwarded Ref or

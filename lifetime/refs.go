@@ -150,6 +150,13 @@ func (r *Refs) setIdle(x Resource, idle bool) {
 // Holders returns how many holders x has.
 func (r *Refs) Holders(x Resource) int { return int(r.count[x].n) }
 
+// LiveHolders returns how many of x's holders are not dead: the holders a
+// level-2 run without pins would have, whatever the run's level.
+func (r *Refs) LiveHolders(x Resource) int {
+	c := r.count[x]
+	return int(c.n - c.dead)
+}
+
 // Live is the total size of held resources.
 func (r *Refs) Live() int64 { return r.live }
 

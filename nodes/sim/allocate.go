@@ -29,7 +29,34 @@ var allocateVRAM = &engine.NodeType{
 			{Name: "tensor", Type: "TENSOR"},
 		},
 	},
-	Runner: engine.RunFunc(runAllocateVRAM),
+	Runner: allocRunner{},
+}
+
+// allocRunner is AllocateVRAM's Runner; it estimates its tensor from a
+// literal size.
+type allocRunner struct{}
+
+func (allocRunner) Run(ctx context.Context, c *engine.Call) (engine.Result, error) {
+	return runAllocateVRAM(ctx, c)
+}
+
+// Estimate is the tensor's bytes when size is a literal (or absent: 1 GiB).
+func (allocRunner) Estimate(def *engine.Node) (engine.Estimate, bool) {
+	size := 1.0
+	switch v := def.Inputs["size"].(type) {
+	case nil:
+	case float64:
+		size = v
+	case int64:
+		size = float64(v)
+	default:
+		return engine.Estimate{}, false
+	}
+	n := float64(GiB/4) * size
+	if !(n >= 0 && n < math.MaxInt64/4) {
+		return engine.Estimate{}, false
+	}
+	return engine.Estimate{Out: 4 * int64(n)}, true
 }
 
 func runAllocateVRAM(ctx context.Context, c *engine.Call) (engine.Result, error) {

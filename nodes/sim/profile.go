@@ -241,6 +241,16 @@ type profileNode struct {
 	c     Class
 }
 
+// Estimate is the class's sizes, so a run orders and admits its nodes
+// exactly.
+func (n *profileNode) Estimate(*engine.Node) (engine.Estimate, bool) {
+	e := engine.Estimate{Work: n.c.Work}
+	for _, o := range n.c.Outputs {
+		e.Out += o.Bytes
+	}
+	return e, true
+}
+
 func (n *profileNode) Run(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	if n.c.Work > 0 {
 		if _, err := c.Alloc(ctx, n.c.Work, "work"); err != nil {
