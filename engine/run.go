@@ -59,6 +59,10 @@ type run struct {
 	workers   int   // worker goroutines started
 
 	timelineOn bool
+	segSim     segSim   // the memory order's scratch
+	rollFront  []*rnode // rollout's scratch
+	rollSeq    []*rnode // the last rollout's order
+	plan       []*rnode // the memory order's play being followed
 }
 
 // ephDef is where an ephemeral node came from. Immutable once made.
