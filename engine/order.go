@@ -111,6 +111,9 @@ func (r *run) pickMemory() int {
 		if p, ok := r.replay(); ok {
 			best, bestPeak = slices.Index(r.ready, r.plan[0]), p
 			r.plan = append(r.plan[:0], r.rollSeq[1:]...)
+			if r.pending > replanNodes {
+				return best
+			}
 		} else {
 			r.plan = r.plan[:0]
 		}
@@ -136,6 +139,9 @@ func (r *run) pickMemory() int {
 const (
 	rolloutReady = 16
 	rolloutNodes = 64
+	// replanNodes: above it, a play that still holds is followed without
+	// playing the candidates again.
+	replanNodes = 16
 )
 
 // The ways a rollout picks its next node: the one whose own step goes

@@ -263,3 +263,17 @@ func (d *DAG) OptimalOrder() []int {
 	}
 	return order
 }
+
+// LowerBound is the largest single-node working set: a node's inputs,
+// output and working memory. No order peaks below it.
+func (d *DAG) LowerBound() int64 {
+	var lb int64
+	for _, n := range d.Nodes {
+		s := n.Out + n.Work
+		for _, p := range uniq(n.In) {
+			s += d.Nodes[p].Out
+		}
+		lb = max(lb, s)
+	}
+	return lb
+}
