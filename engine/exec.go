@@ -23,6 +23,9 @@ type callJob struct {
 	alloc  callAlloc
 	view   graphView // the graph the calls see (Call.Graph)
 
+	reserve  int64 // n's estimate, reserved while the job is in flight
+	returned bool  // its calls returned (seen by the run goroutine)
+
 	// filled by exec
 	needs   []string
 	results []Result

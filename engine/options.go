@@ -194,6 +194,14 @@ type Stats struct {
 	// by slots no pending node reads (docs/lifetime.md). Never above
 	// PeakBytes.
 	BoundBytes int64 `json:"bound_bytes"`
+	// NeedBytes is the device memory this run needs at its parallelism:
+	// the highest, over the nodes it started, of the values held then plus
+	// the estimates (Estimator) of that node and of the nodes in flight
+	// with it. On a device of at least this capacity, a run of the same
+	// workflow at the same parallelism starts every node as this one did,
+	// and runs out of memory only if a node allocates more than its
+	// estimate (docs/scheduler.md).
+	NeedBytes int64 `json:"need_bytes"`
 	// DevicePeakBytes is the highest usage the device reported.
 	DevicePeakBytes int64 `json:"device_peak_bytes"`
 	// Reexecuted says which late edge caused each re-execution (the first

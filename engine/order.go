@@ -20,14 +20,14 @@ const orderWindow = 64
 // candidate: it, then nodes that it and those after it alone make ready.
 const segDepth = 8
 
-// takeReady removes and returns the ready node to start next, or nil when
-// none is ready.
-func (r *run) takeReady() *rnode {
+// nextReady returns the index in r.ready of the node to start next, or -1
+// when none is ready.
+func (r *run) nextReady() int {
 	for len(r.ready) > 0 && r.ready[len(r.ready)-1].state != stReady {
 		r.ready = r.ready[:len(r.ready)-1] // stale: moved on since it was queued
 	}
 	if len(r.ready) == 0 {
-		return nil
+		return -1
 	}
 	i := len(r.ready) - 1
 	if len(r.ready) > 1 {
@@ -38,9 +38,7 @@ func (r *run) takeReady() *rnode {
 			i = r.pickComfy()
 		}
 	}
-	n := r.ready[i]
-	r.ready = slices.Delete(r.ready, i, i+1)
-	return n
+	return i
 }
 
 // est returns n's estimate, computing it once.

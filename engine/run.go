@@ -36,6 +36,9 @@ type run struct {
 	work      []*rnode
 	pending   int // nodes in an active state (see nstate.active)
 	running   int
+	inflight  []*callJob // dispatched and not retired, oldest first (parallelism > 1)
+	reserved  int64      // estimates of the in-flight jobs
+	capacity  int64      // the device's, for admission; 0: unlimited
 	par       int
 	doneCh    chan *callJob
 	jobs      chan *callJob
@@ -75,16 +78,17 @@ type ephDef struct {
 func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol policy.Policy, em *emitter, res *RunResult) *run {
 	r := &run{
 		ctx: ctx, e: e, pol: pol, strat: newStrategy(pol.Strategy), em: em, res: res,
-		v:       v,
-		orig:    make([]rnode, len(v.vnodes)),
-		eph:     map[NodeID]*ephDef{},
-		nodes:   map[NodeID]*rnode{},
-		par:     e.opts.parallelism(),
-		sigs:    map[NodeID]sigMemo{},
-		outputs: v.outputs,
-		checks:  invariantChecks(),
-		lim:     Limits{}.withDefaults(),
-		keep:    DefaultKeepExecuted,
+		v:        v,
+		orig:     make([]rnode, len(v.vnodes)),
+		eph:      map[NodeID]*ephDef{},
+		nodes:    map[NodeID]*rnode{},
+		par:      e.opts.parallelism(),
+		capacity: e.dev.Stats().Capacity,
+		sigs:     map[NodeID]sigMemo{},
+		outputs:  v.outputs,
+		checks:   invariantChecks(),
+		lim:      Limits{}.withDefaults(),
+		keep:     DefaultKeepExecuted,
 	}
 	r.tr = lifetime.NewTracker(pol.Level, e.refs)
 	r.tr.Grow(len(v.vnodes))

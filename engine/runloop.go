@@ -50,18 +50,41 @@ func (r *run) execute() {
 			}
 			break
 		}
-		r.finish(<-r.doneCh)
+		r.retire()
 		r.checkStep()
 	}
-	for r.running > 0 { // after a failure: let in-flight calls return
-		d := <-r.doneCh
+	for _, d := range r.inflight { // after a failure: let in-flight calls return
+		r.waitReturn(d)
 		r.running--
 		if d.freeErr != nil {
 			r.internal(d.n, d.freeErr)
 		}
 		r.freeOrphans(d.n, d)
 	}
+	r.inflight = nil
 	r.end()
+}
+
+// retire finishes the oldest in-flight job, waiting for it to return.
+// Jobs retire in the order they were dispatched, whenever their calls
+// return, so what a run decides (the order, admission, releases) does not
+// depend on the workers' timing: a run at parallelism p is repeatable, and
+// ebb plan predicts it.
+func (r *run) retire() {
+	d := r.inflight[0]
+	r.inflight[0] = nil
+	r.inflight = r.inflight[1:]
+	r.waitReturn(d)
+	r.reserved -= d.reserve
+	r.finish(d)
+}
+
+// waitReturn waits until d's calls have returned.
+func (r *run) waitReturn(d *callJob) {
+	for !d.returned {
+		x := <-r.doneCh
+		x.returned = true
+	}
 }
 
 // worker runs jobs until the run closes r.jobs.
@@ -74,10 +97,16 @@ func (r *run) worker() {
 // dispatch starts ready nodes while workers are free.
 func (r *run) dispatch() {
 	for r.err == nil && len(r.ready) > 0 && r.running < r.par {
-		n := r.takeReady()
-		if n == nil {
+		i := r.nextReady()
+		if i < 0 {
 			return
 		}
+		n := r.ready[i]
+		reserve, ok := r.admit(n)
+		if !ok {
+			return // it waits for the nodes in flight
+		}
+		r.ready = slices.Delete(r.ready, i, i+1)
 		if err := r.ctx.Err(); err != nil {
 			r.fail(n, TypeInterrupted, fmt.Errorf("%w before node %s ran: %w", ErrInterrupted, n.id, err))
 			return
@@ -105,6 +134,9 @@ func (r *run) dispatch() {
 			r.finish(exec(r.ctx, job))
 			r.checkStep()
 		} else {
+			job.reserve = reserve
+			r.reserved += reserve
+			r.inflight = append(r.inflight, job)
 			if r.workers < r.running { // all busy: one more, never more than can run at once
 				r.workers++
 				go r.worker()

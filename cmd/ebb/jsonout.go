@@ -65,6 +65,7 @@ type statsJSON struct {
 	Pins            int                  `json:"pins"`
 	PeakBytes       int64                `json:"peak_bytes"`
 	BoundBytes      int64                `json:"bound_bytes"`
+	NeedBytes       int64                `json:"need_bytes"`
 	DevicePeakBytes int64                `json:"device_peak_bytes"`
 	Reexecuted      []engine.Reexecution `json:"reexecuted"`
 }
@@ -85,6 +86,7 @@ func toJSON(r *engine.RunResult) runJSON {
 			Pins:            r.Stats.Pins,
 			PeakBytes:       r.Stats.PeakBytes,
 			BoundBytes:      r.Stats.BoundBytes,
+			NeedBytes:       r.Stats.NeedBytes,
 			DevicePeakBytes: r.Stats.DevicePeakBytes,
 			Reexecuted:      nonNil(r.Stats.Reexecuted),
 		},
@@ -311,7 +313,7 @@ func printSummary(w io.Writer, title string, r *engine.RunResult) {
 		fmt.Fprintf(w, ", re-executed %d", s.Reexecutions)
 	}
 	fmt.Fprintf(w, "; releases %d, pins %d\n", s.Releases, s.Pins)
-	fmt.Fprintf(w, "  peak %s, bound %s, device peak %s\n", gib(s.PeakBytes), gib(s.BoundBytes), gib(s.DevicePeakBytes))
+	fmt.Fprintf(w, "  peak %s, bound %s, device peak %s, needs %s\n", gib(s.PeakBytes), gib(s.BoundBytes), gib(s.DevicePeakBytes), gib(s.NeedBytes))
 	if len(r.Outputs) > 0 {
 		fmt.Fprintf(w, "  outputs from %s\n", joinIDs(sortedIDs(r.Outputs)))
 	}

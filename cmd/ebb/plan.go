@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"text/tabwriter"
 
 	"github.com/ebbgraph/ebb/engine"
@@ -33,7 +34,9 @@ type planRow struct {
 	Error           *errorJSON `json:"error"`
 	PeakBytes       int64      `json:"peak_bytes"`
 	BoundBytes      int64      `json:"bound_bytes"`
+	NeedBytes       int64      `json:"need_bytes"`
 	DevicePeakBytes int64      `json:"device_peak_bytes"`
+	Parallelism     int        `json:"parallelism"`
 	Executions      int        `json:"executions"`
 	Reexecutions    int        `json:"reexecutions"`
 	result          *engine.RunResult
@@ -41,6 +44,8 @@ type planRow struct {
 
 type planFlags struct {
 	json     bool
+	order    string
+	parallel int
 	profile  string
 	memory   string
 	timeline string
@@ -55,6 +60,8 @@ type planConfig struct {
 	timeline string
 	name     string
 	limits   engine.Limits
+	parallel int // 0: GOMAXPROCS, as run
+	order    policy.Order
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -63,6 +70,8 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"each on a fresh Sim device with no cache, and print peak memory, bound and re-executions.", stderr)
 	var f planFlags
 	fs.BoolVar(&f.json, "json", false, "print the rows as a JSON array")
+	fs.IntVar(&f.parallel, "parallel", 0, "the parallelism to plan for, as run's (0: GOMAXPROCS)")
+	fs.StringVar(&f.order, "order", "memory", "which ready node starts next: memory, stack or comfy")
 	fs.StringVar(&f.profile, "profile", "", "nodes/sim profile `FILE.json` simulating classes by output and working sizes")
 	fs.StringVar(&f.memory, "device-memory", "", "Sim device capacity such as 22GiB (default: unlimited)")
 	fs.StringVar(&f.timeline, "memory-timeline", "", "draw live memory per executed node, one line per level (strategy auto), to `FILE.png`")
@@ -79,6 +88,13 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := checkParallel(f.parallel); err != nil {
+		return err
+	}
+	order, err := policy.ParseOrder(f.order)
+	if err != nil {
+		return usagef("--order: %v", err)
+	}
 	limits, maxSize, err := f.limits.parse()
 	if err != nil {
 		return err
@@ -94,7 +110,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: capacity, json: f.json, timeline: f.timeline, name: files[0], limits: limits})
+	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: capacity, json: f.json, timeline: f.timeline, name: files[0], limits: limits, parallel: f.parallel, order: order})
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -123,7 +139,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !*asJSON {
 		fmt.Fprint(stdout, demoText)
 	}
-	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: demoCapacity, json: *asJSON, timeline: *timeline, name: "seed workflow"})
+	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: demoCapacity, json: *asJSON, timeline: *timeline, name: "seed workflow", parallel: 1})
 }
 
 const demoText = `The seed workflow comes from ComfyUI's "node smart offload" pull request: it loads
@@ -151,7 +167,7 @@ func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, cfg planCon
 	internal := false
 	for _, level := range policy.Levels() {
 		for _, strat := range policy.Strategies() {
-			row, err := planOne(ctx, reg, wf, capacity, policy.Policy{Level: level, Strategy: strat}, timeline != "", cfg.limits)
+			row, err := planOne(ctx, reg, wf, capacity, policy.Policy{Level: level, Strategy: strat, Order: cfg.order}, timeline != "", cfg.limits, cfg.parallel)
 			if err != nil {
 				return err
 			}
@@ -203,14 +219,17 @@ func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, cfg planCon
 }
 
 // planOne runs wf once on a fresh engine and Sim device.
-func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capacity int64, pol policy.Policy, timeline bool, limits engine.Limits) (planRow, error) {
+func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capacity int64, pol policy.Policy, timeline bool, limits engine.Limits, parallel int) (planRow, error) {
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
 	dev := newSim(capacity)
 	defer dev.Close()
 	eng, err := engine.New(engine.Options{
 		Registry:    reg,
 		Device:      dev,
 		Cache:       engine.CacheMode{Kind: engine.CacheNone},
-		Parallelism: 1,
+		Parallelism: parallel,
 	})
 	if err != nil {
 		return planRow{}, err
@@ -225,7 +244,9 @@ func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capa
 		Error:           errorOf(res.Err),
 		PeakBytes:       s.PeakBytes,
 		BoundBytes:      s.BoundBytes,
+		NeedBytes:       s.NeedBytes,
 		DevicePeakBytes: s.DevicePeakBytes,
+		Parallelism:     parallel,
 		Executions:      s.Executions,
 		Reexecutions:    s.Reexecutions,
 		result:          res,
@@ -250,15 +271,19 @@ func planStatus(r planRow) string {
 }
 
 func printPlan(w io.Writer, rows []planRow, capacity int64) {
+	par := 1
+	if len(rows) > 0 {
+		par = rows[0].Parallelism
+	}
 	if capacity > 0 {
-		fmt.Fprintf(w, "device: Sim, %s\n", gib(capacity))
+		fmt.Fprintf(w, "device: Sim, %s; parallelism %d\n", gib(capacity), par)
 	} else {
-		fmt.Fprintf(w, "device: Sim, unlimited\n")
+		fmt.Fprintf(w, "device: Sim, unlimited; parallelism %d\n", par)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "level\tstrategy\tstatus\tpeak\tbound\tre-executions")
+	fmt.Fprintln(tw, "level\tstrategy\tstatus\tpeak\tbound\tneeds\tre-executions")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", r.Level, r.Strategy, r.Status, gib(r.PeakBytes), gib(r.BoundBytes), r.Reexecutions)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Level, r.Strategy, r.Status, gib(r.PeakBytes), gib(r.BoundBytes), gib(r.NeedBytes), r.Reexecutions)
 	}
 	tw.Flush()
 	for _, r := range rows {

@@ -25,6 +25,7 @@ type runFlags struct {
 	events   bool
 	level    string
 	strategy string
+	order    string
 	memory   string
 	profile  string
 	device   string
@@ -41,10 +42,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&f.json, "json", false, "print one JSON array with one result object per run")
 	fs.StringVar(&f.cache, "cache", "classic", "cross-run output cache: classic, lru:N or none")
 	fs.StringVar(&f.targets, "targets", "", "comma-separated output node ids to run (default: every output node)")
-	fs.IntVar(&f.parallel, "parallel", 0, "node bodies run at once (0: GOMAXPROCS; 1: deterministic order)")
+	fs.IntVar(&f.parallel, "parallel", 0, "node bodies run at once (0: GOMAXPROCS); any value gives a repeatable order")
 	fs.BoolVar(&f.events, "events", false, "write every engine event as a JSON line on stderr")
 	fs.StringVar(&f.level, "level", "2", "release level: 0 (keep all), 1 (release unreferenced), 2 (release dead)")
 	fs.StringVar(&f.strategy, "strategy", "auto", "late-edge strategy: auto, reexecute or restrict")
+	fs.StringVar(&f.order, "order", "memory", "which ready node starts next: memory, stack (ebb's old order) or comfy (ComfyUI's)")
 	fs.StringVar(&f.memory, "device-memory", "", "device capacity such as 22GiB (default: unlimited Sim, or the whole GPU)")
 	fs.StringVar(&f.profile, "profile", "", "nodes/sim profile `FILE.json` simulating classes by output and working sizes")
 	fs.StringVar(&f.device, "device", "sim", "device: sim or cuda:N (cuda needs a build with -tags cuda)")
@@ -66,7 +68,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usagef("--cache: %v", err)
 	}
-	pol, err := parsePolicy(f.level, f.strategy)
+	pol, err := parsePolicy(f.level, f.strategy, f.order)
 	if err != nil {
 		return err
 	}
@@ -178,7 +180,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func parsePolicy(level, strategy string) (policy.Policy, error) {
+func parsePolicy(level, strategy, order string) (policy.Policy, error) {
 	l, err := policy.ParseLevel(level)
 	if err != nil {
 		return policy.Policy{}, usagef("--level: %v", err)
@@ -187,7 +189,11 @@ func parsePolicy(level, strategy string) (policy.Policy, error) {
 	if err != nil {
 		return policy.Policy{}, usagef("--strategy: %v", err)
 	}
-	return policy.Policy{Level: l, Strategy: s}, nil
+	o, err := policy.ParseOrder(order)
+	if err != nil {
+		return policy.Policy{}, usagef("--order: %v", err)
+	}
+	return policy.Policy{Level: l, Strategy: s, Order: o}, nil
 }
 
 // parseTargets returns nil when --targets was not given (every output
