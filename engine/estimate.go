@@ -4,8 +4,7 @@ package engine
 
 import (
 	"sync"
-
-	"github.com/ebbgraph/ebb/lifetime"
+	"sync/atomic"
 )
 
 // Estimate is a node's predicted device memory.
@@ -35,6 +34,7 @@ type Estimator interface {
 // estimates are the engine's measurements, by original node (class and
 // id) and by class; safe for concurrent use.
 type estimates struct {
+	any     atomic.Bool // something was measured: lookups are worth a lock
 	mu      sync.Mutex
 	byNode  map[estKey]Estimate
 	byClass map[string]Estimate
@@ -56,6 +56,9 @@ func (r *run) estimate(n *rnode) (Estimate, bool) {
 		}
 	}
 	m := &r.e.est
+	if !m.any.Load() {
+		return Estimate{}, false
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if n.vi >= 0 {
@@ -72,11 +75,7 @@ func (r *run) measure(d *callJob, outs [][]any) {
 	var out int64
 	for _, vals := range outs {
 		for _, v := range vals {
-			lifetime.Resources(v, func(x lifetime.Resource) {
-				if b, ok := deviceBuffer(x); ok && r.e.refs.Holders(x) == 0 {
-					out += b.Bytes()
-				}
-			})
+			out += r.newBytes(v)
 		}
 	}
 	n := d.n
@@ -89,6 +88,7 @@ func (r *run) measure(d *callJob, outs [][]any) {
 	defer m.mu.Unlock()
 	if m.byClass == nil {
 		m.byClass, m.byNode = map[string]Estimate{}, map[estKey]Estimate{}
+		m.any.Store(true)
 	}
 	c := m.byClass[n.def.Class]
 	m.byClass[n.def.Class] = Estimate{Out: max(c.Out, e.Out), Work: max(c.Work, e.Work)}
@@ -98,4 +98,24 @@ func (r *run) measure(d *callJob, outs [][]any) {
 			m.byNode[k] = e
 		}
 	}
+}
+
+// newBytes is the device bytes in v that nothing holds yet.
+func (r *run) newBytes(v any) int64 {
+	switch x := v.(type) {
+	case nil, bool, int64, float64, string:
+		return 0 // the common literals: no walk
+	case *Buffer:
+		if r.e.refs.Holders(x) == 0 {
+			return x.Bytes()
+		}
+		return 0
+	}
+	var bytes int64
+	lifetimeResources(v, func(b *Buffer) {
+		if r.e.refs.Holders(b) == 0 {
+			bytes += b.Bytes()
+		}
+	})
+	return bytes
 }
