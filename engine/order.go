@@ -122,6 +122,9 @@ func (r *run) pickMemory() int {
 			continue
 		}
 		for mode := range rollModes {
+			if mode == rollSegment && r.pending > segRollNodes {
+				continue
+			}
 			if p := r.rollout(n, mode); p < bestPeak {
 				best, bestPeak = i, p
 				r.plan = append(r.plan[:0], r.rollSeq[1:]...)
@@ -140,6 +143,9 @@ const (
 	// replanNodes: above it, a play that still holds is followed without
 	// playing the candidates again.
 	replanNodes = 16
+	// segRollNodes: above it, rollouts do not pick by segments (the
+	// costliest way).
+	segRollNodes = 24
 )
 
 // The ways a rollout picks its next node: the one whose own step goes
@@ -157,7 +163,7 @@ const (
 // it played is left in r.rollSeq.
 func (r *run) rollout(c *rnode, mode int) int64 {
 	sim := &r.segSim
-	sim.done, sim.reads = sim.done[:0], sim.reads[:0]
+	sim.reset()
 	front := r.readyFront(c)
 	var cum, peak int64
 	r.rollSeq = r.rollSeq[:0]
@@ -215,7 +221,7 @@ func (r *run) replay() (int64, bool) {
 		return 0, false
 	}
 	sim := &r.segSim
-	sim.done, sim.reads = sim.done[:0], sim.reads[:0]
+	sim.reset()
 	front := r.readyFront(first)
 	var cum, peak int64
 	r.rollSeq = r.rollSeq[:0]
@@ -247,6 +253,7 @@ func (r *run) simStep(n *rnode, cum, peak int64) (int64, int64) {
 			cum -= e.Out / int64(len(n.slots)) // nothing reads it: released at once
 		}
 	}
+	n.simDone = true
 	r.segSim.done = append(r.segSim.done, n)
 	return cum, peak
 }
@@ -277,7 +284,7 @@ func (r *run) unlock(n *rnode, front []*rnode) []*rnode {
 // first; the result is cut at its lowest point.
 func (r *run) segment(c *rnode) segKey {
 	sim := &r.segSim
-	sim.done, sim.reads = sim.done[:0], sim.reads[:0]
+	sim.reset()
 	return r.segmentOn(c)
 }
 
@@ -298,7 +305,7 @@ func (r *run) segmentOn(c *rnode) segKey {
 		}
 		n = r.unblocked(nd)
 	}
-	sim.done, sim.reads = sim.done[:nd], sim.reads[:nr]
+	sim.truncate(nd, nr)
 	return k
 }
 
@@ -315,10 +322,31 @@ type simRead struct {
 	n   int
 }
 
-func (s *segSim) has(n *rnode) bool { return slices.Contains(s.done, n) }
+func (s *segSim) has(n *rnode) bool { return n.simDone }
+
+// reset empties the simulation.
+func (s *segSim) reset() { s.truncate(0, 0) }
+
+// truncate undoes every step after the first nd and every read after the
+// first nr.
+func (s *segSim) truncate(nd, nr int) {
+	for _, n := range s.done[nd:] {
+		n.simDone = false
+	}
+	for _, x := range s.reads[nr:] {
+		x.src.simRead = false
+	}
+	s.done, s.reads = s.done[:nd], s.reads[:nr]
+	for _, x := range s.reads { // a read truncated may have shared its node with one kept
+		x.src.simRead = true
+	}
+}
 
 // readsBySim is how many reads of p's output out the simulated nodes made.
 func (s *segSim) readsBySim(p *rnode, out int) int {
+	if !p.simRead {
+		return 0
+	}
 	n := 0
 	for _, x := range s.reads {
 		if x.src == p && x.out == out {
@@ -331,6 +359,7 @@ func (s *segSim) readsBySim(p *rnode, out int) int {
 // addRead records n reads of p's output out. Entries are only appended,
 // so a nested simulation undoes itself by truncating.
 func (s *segSim) addRead(p *rnode, out, n int) {
+	p.simRead = true
 	s.reads = append(s.reads, simRead{p, out, n})
 }
 

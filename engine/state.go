@@ -136,6 +136,8 @@ type rnode struct {
 	keepPinned bool // strategy: outputs pinned for the run (NotReexecutable)
 	estSet     bool // estOut and estWork are set
 	declared   bool // by its Runner (Estimator), not measured
+	simDone    bool // the memory order's simulation ran it (segSim)
+	simRead    bool // the simulation read one of its outputs
 }
 
 // noSlot marks an output whose slot was discarded (a forwarded Ref or
