@@ -3,6 +3,7 @@ module github.com/ebbgraph/ebb
 go 1.26
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/google/go-cmp v0.7.0
 	gonum.org/v1/gonum v0.17.0
 	gonum.org/v1/plot v0.17.0
