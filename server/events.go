@@ -24,6 +24,15 @@ type recorder struct {
 	meta     map[engine.NodeID]map[string]any
 	timeline []memPoint
 	truncTL  bool
+	// Until execution_cached is sent, node messages wait in held: the
+	// engine reports cache hits before it lists them, ComfyUI after.
+	cachedSent bool
+	held       []heldMsg
+}
+
+type heldMsg struct {
+	typ  string
+	data map[string]any
 }
 
 // memPoint is one point of a prompt's memory timeline.
@@ -42,6 +51,10 @@ func newRecorder(s *Server, it *item) *recorder {
 // send sends a message for this prompt: to its client, or, for a prompt
 // without one, to everyone (ComfyUI's send_sync with client_id None).
 func (r *recorder) send(typ string, data map[string]any) {
+	if !r.cachedSent {
+		r.held = append(r.held, heldMsg{typ, data})
+		return
+	}
 	data["prompt_id"] = r.it.id
 	r.s.hub.send(r.it.clientID, message(typ, data))
 }
@@ -63,8 +76,9 @@ func (r *recorder) Observe(ev engine.Event) {
 	case engine.EventStart:
 		r.status("execution_start", map[string]any{}, false)
 	case engine.EventCached:
-		r.status("execution_cached", map[string]any{"nodes": nonNil(ev.Nodes)}, false)
+		r.sendCached(ev.Nodes)
 	case engine.EventExecuting:
+		r.sendCached(nil)
 		r.executed = append(r.executed, ev.Node)
 		r.send("executing", map[string]any{"node": ev.Node, "display_node": ev.Display})
 	case engine.EventProgress:
@@ -84,6 +98,20 @@ func (r *recorder) Observe(ev engine.Event) {
 			r.status("execution_error", r.errorData(ev, "ExecutionBlocked"), false)
 		}
 	}
+}
+
+// sendCached sends execution_cached (ComfyUI sends it also when nothing
+// was cached), once, then the messages held until then.
+func (r *recorder) sendCached(nodes []engine.NodeID) {
+	if r.cachedSent {
+		return
+	}
+	r.status("execution_cached", map[string]any{"nodes": nonNil(nodes)}, false)
+	r.cachedSent = true
+	for _, m := range r.held {
+		r.send(m.typ, m.data)
+	}
+	r.held = nil
 }
 
 // point records and sends one memory point.
@@ -133,6 +161,7 @@ func (r *recorder) classOf(id engine.NodeID, fallback string) string {
 // finish sends the end of the run: its error or success, the memory
 // summary; it returns the status for the history.
 func (r *recorder) finish(res *engine.RunResult) map[string]any {
+	r.sendCached(nil)
 	switch res.Status {
 	case engine.StatusSuccess:
 		r.status("execution_success", map[string]any{}, false)
