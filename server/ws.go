@@ -169,7 +169,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	c := &client{sid: sid, watch: q.Get("watch") == "1", out: make(chan []byte, s.hub.buf), kill: make(chan struct{})}
 	c.out <- message("status", map[string]any{"status": s.queueInfo(), "sid": sid})
 	if !s.hub.register(c) {
-		conn.Close(websocket.StatusGoingAway, "server closing")
+		conn.CloseNow()
 		return
 	}
 	defer s.hub.leave(c)
@@ -198,17 +198,18 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		case msg := <-c.out:
 			wctx, wcancel := context.WithTimeout(ctx, s.hub.writeTimeout)
 			err := conn.Write(wctx, websocket.MessageText, msg)
+			timedOut := wctx.Err() == context.DeadlineExceeded
 			wcancel()
 			if err != nil {
+				if timedOut && ctx.Err() == nil { // the client does not read
+					s.onDrop(sid)
+				}
 				return
 			}
 		case <-c.kill:
-			select {
-			case <-s.ctx.Done():
-				conn.Close(websocket.StatusGoingAway, "server closing")
-			default: // dropped (it does not read: no close handshake) or replaced
-				conn.CloseNow()
-			}
+			// Dropped, replaced or the server is closing: no close
+			// handshake, which a client that does not read would make
+			// last seconds.
 			return
 		case <-ctx.Done():
 			return
