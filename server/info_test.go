@@ -15,11 +15,11 @@ func TestObjectInfo(t *testing.T) {
 	ts := start(t, defaults())
 	var all map[string]struct {
 		Input      map[string]map[string]json.RawMessage `json:"input"`
-		InputOrder map[string][]string                     `json:"input_order"`
-		Output     []string                                `json:"output"`
-		OutputList []bool                                  `json:"output_is_list"`
-		OutputNode bool                                    `json:"output_node"`
-		Name       string                                  `json:"name"`
+		InputOrder map[string][]string                   `json:"input_order"`
+		Output     []string                              `json:"output"`
+		OutputList []bool                                `json:"output_is_list"`
+		OutputNode bool                                  `json:"output_node"`
+		Name       string                                `json:"name"`
 	}
 	code, b := get(t, ts, "/object_info")
 	if code != 200 || json.Unmarshal(b, &all) != nil {
