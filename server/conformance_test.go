@@ -196,6 +196,9 @@ var wireCases = []struct {
 			t := w.t
 			t.Errorf("history prompt %s: outputs_to_execute should hold save2 only", q)
 		}
+		if ne, found := r.NodeErrors["mix1"]; !found || !slices.Contains(ne.DependentOutputs, "save1") {
+			w.t.Errorf("the 200 answer's node_errors %v do not report mix1 with save1", r.NodeErrors)
+		}
 		w.wantRan(r, map[string]bool{"mix1": false, "save1": false})
 		w.wantPixels(r, "save2", 127)
 		x := w.wf.replace("removeme", "StubImage", map[string]any{"content": "WHITE", "height": 64, "width": 64, "batch_size": 1})

@@ -57,7 +57,9 @@ type Request struct {
 type Queued struct {
 	PromptID   string                     `json:"prompt_id"`
 	Number     float64                    `json:"number"`
-	NodeErrors map[string]json.RawMessage `json:"node_errors"`
+	// NodeErrors has the errors of outputs that will not run, in a
+	// prompt whose other outputs will.
+	NodeErrors map[string]NodeErrors `json:"node_errors"`
 }
 
 // APIError is an answer other than 200. For POST /prompt, Type, Message

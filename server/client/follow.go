@@ -91,6 +91,9 @@ func (c *Conn) Close() error { return c.ws.Close(websocket.StatusNormalClosure, 
 // "execution_cached".
 type Result struct {
 	PromptID string
+	// NodeErrors are the submission's node_errors (Run only): outputs
+	// skipped because they failed validation.
+	NodeErrors map[string]NodeErrors
 	Ran      []string
 	Cached   []string
 	// Error is execution_error's data (nil without one); Interrupted
@@ -173,5 +176,7 @@ func (c *Client) Run(ctx context.Context, conn *Conn, req Request) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	return c.Follow(ctx, conn, q.PromptID)
+	r, err := c.Follow(ctx, conn, q.PromptID)
+	r.NodeErrors = q.NodeErrors
+	return r, err
 }
