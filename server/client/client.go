@@ -55,8 +55,8 @@ type Request struct {
 
 // Queued is the answer to a submission.
 type Queued struct {
-	PromptID   string                     `json:"prompt_id"`
-	Number     float64                    `json:"number"`
+	PromptID string  `json:"prompt_id"`
+	Number   float64 `json:"number"`
 	// NodeErrors has the errors of outputs that will not run, in a
 	// prompt whose other outputs will.
 	NodeErrors map[string]NodeErrors `json:"node_errors"`

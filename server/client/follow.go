@@ -94,8 +94,8 @@ type Result struct {
 	// NodeErrors are the submission's node_errors (Run only): outputs
 	// skipped because they failed validation.
 	NodeErrors map[string]NodeErrors
-	Ran      []string
-	Cached   []string
+	Ran        []string
+	Cached     []string
 	// Error is execution_error's data (nil without one); Interrupted
 	// execution_interrupted's.
 	Error       map[string]any
