@@ -247,3 +247,70 @@ func TestNoClientID(t *testing.T) {
 		t.Errorf("save was not a cache hit: %v", e.Ebb.Cached)
 	}
 }
+
+// sleeper is BLACK -> TestSleep(seconds) -> PreviewImage; v tells prompts
+// apart.
+func sleeper(seconds, v float64) wf {
+	return wf{
+		"img":   {"class_type": "StubConstantImage", "inputs": map[string]any{"value": v, "height": 8, "width": 8, "batch_size": 1}},
+		"sleep": {"class_type": "TestSleep", "inputs": map[string]any{"value": []any{"img", 0}, "seconds": seconds}},
+		"out":   {"class_type": "PreviewImage", "inputs": map[string]any{"images": []any{"sleep", 0}}},
+	}
+}
+
+// ComfyUI's test_progress_isolation_between_clients: two clients each
+// get progress messages for their own prompt only, and at least one.
+func TestProgressIsolation(t *testing.T) {
+	ts := start(t, defaults())
+	type side struct {
+		c    *client.Client
+		conn *client.Conn
+		id   string
+	}
+	var sides []*side
+	for i := range 2 {
+		c, conn := ts.client(t)
+		sides = append(sides, &side{c: c, conn: conn})
+		sides[i].id = submit(t, c, client.Request{Prompt: sleeper(0.15, float64(i)/4).raw()})
+	}
+	for _, s := range sides {
+		_, seen := waitFor(t, s.conn, finished(s.id))
+		n := 0
+		for _, m := range seen {
+			if m.Type != "progress" {
+				continue
+			}
+			d := data(m)
+			if m.PromptID() != s.id || d["node"] != "sleep" || d["max"] != 0.15 {
+				t.Errorf("client of %s got progress %v", s.id, d)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Errorf("client of %s got no progress message", s.id)
+		}
+	}
+}
+
+// ComfyUI's test_progress_with_missing_client_id: a socket opened without
+// a clientId gets one (its status's sid), and a prompt submitted with it
+// gets its progress.
+func TestProgressWithServerAssignedClientID(t *testing.T) {
+	ts := start(t, defaults())
+	c := client.New(ts.URL)
+	c.ID = ""
+	conn, err := c.Connect(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if conn.SID == "" {
+		t.Fatal("no sid in the first status")
+	}
+	c.ID = conn.SID
+	id := submit(t, c, client.Request{Prompt: sleeper(0.1, 0.5).raw()})
+	_, seen := waitFor(t, conn, finished(id))
+	if !slices.ContainsFunc(seen, func(m client.Message) bool { return m.Type == "progress" && m.PromptID() == id }) {
+		t.Errorf("no progress for %s among %d messages", id, len(seen))
+	}
+}
