@@ -10,17 +10,19 @@ import (
 )
 
 // history keeps the finished prompts in insertion order, each encoded
-// once (an entry never changes), at most max of them: the oldest goes
-// first.
+// once (an entry never changes), at most max of them and maxBytes of
+// encoded entries: the oldest go first (the newest always stays).
 type history struct {
-	mu    sync.Mutex
-	max   int
-	order []string
-	items map[string]json.RawMessage
+	mu       sync.Mutex
+	max      int
+	maxBytes int64
+	bytes    int64
+	order    []string
+	items    map[string]json.RawMessage
 }
 
-func newHistory(max int) *history {
-	return &history{max: max, items: map[string]json.RawMessage{}}
+func newHistory(max int, maxBytes int64) *history {
+	return &history{max: max, maxBytes: maxBytes, items: map[string]json.RawMessage{}}
 }
 
 // add stores an entry. A prompt id already there keeps its place, as a
@@ -28,11 +30,15 @@ func newHistory(max int) *history {
 func (h *history) add(id string, entry json.RawMessage) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.items[id]; !ok {
+	if old, ok := h.items[id]; ok {
+		h.bytes -= int64(len(old))
+	} else {
 		h.order = append(h.order, id)
 	}
 	h.items[id] = entry
-	for len(h.order) > h.max {
+	h.bytes += int64(len(entry))
+	for len(h.order) > h.max || (h.bytes > h.maxBytes && len(h.order) > 1) {
+		h.bytes -= int64(len(h.items[h.order[0]]))
 		delete(h.items, h.order[0])
 		h.order[0] = ""
 		h.order = h.order[1:]
@@ -93,10 +99,11 @@ func (h *history) remove(ids []string, clear bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if clear {
-		h.order, h.items = nil, map[string]json.RawMessage{}
+		h.order, h.items, h.bytes = nil, map[string]json.RawMessage{}, 0
 		return
 	}
 	for _, id := range ids {
+		h.bytes -= int64(len(h.items[id]))
 		delete(h.items, id)
 	}
 	h.order = slices.DeleteFunc(h.order, func(id string) bool { _, ok := h.items[id]; return !ok })

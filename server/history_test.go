@@ -71,22 +71,34 @@ func TestHistoryPaging(t *testing.T) {
 	}
 }
 
-// The history keeps the last MaxHistory prompts.
+// The history keeps the last MaxHistory prompts, and no more than
+// MaxHistoryBytes of them (the newest always).
 func TestHistoryBound(t *testing.T) {
-	cfg := defaults()
-	cfg.edit = func(c *server.Config) { c.MaxHistory = 3 }
-	ts := start(t, cfg)
-	c, conn := ts.client(t)
-	var ids []string
-	for i := range 5 {
-		ids = append(ids, ok(t, run(t, c, conn, small(float64(i)/10))).PromptID)
-	}
-	got, _, err := c.HistoryPage(ctx(t), -1, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, ids[2:]) {
-		t.Errorf("history %v, want the last three %v", got, ids[2:])
+	for _, tc := range []struct {
+		name string
+		edit func(*server.Config)
+		keep int
+	}{
+		{"entries", func(c *server.Config) { c.MaxHistory = 3 }, 3},
+		{"bytes", func(c *server.Config) { c.MaxHistoryBytes = 1 }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaults()
+			cfg.edit = tc.edit
+			ts := start(t, cfg)
+			c, conn := ts.client(t)
+			var ids []string
+			for i := range 5 {
+				ids = append(ids, ok(t, run(t, c, conn, small(float64(i)/10))).PromptID)
+			}
+			got, _, err := c.HistoryPage(ctx(t), -1, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := ids[5-tc.keep:]; !slices.Equal(got, want) {
+				t.Errorf("history %v, want the last %d %v", got, tc.keep, want)
+			}
+		})
 	}
 }
 

@@ -21,6 +21,7 @@ const (
 	DefaultMaxBody      = 16 << 20  // a JSON request body
 	DefaultMaxUpload    = 100 << 20 // an uploaded file (ComfyUI's default)
 	DefaultMaxHistory   = 10000     // ComfyUI's MAXIMUM_HISTORY_SIZE
+	DefaultHistoryBytes = 512 << 20 // encoded history entries
 	DefaultClientBuffer = 1024      // messages queued for one WebSocket client
 	DefaultWriteTimeout = 10 * time.Second
 )
@@ -43,14 +44,16 @@ type Config struct {
 	// DeviceName names the device in /system_stats (default "sim").
 	DeviceName string
 	// MaxBody bounds JSON request bodies, MaxUpload uploaded files (413
-	// beyond); MaxHistory the history; ClientBuffer the messages queued
+	// beyond); MaxHistory the history's entries and MaxHistoryBytes their
+	// encoded size (the oldest go first); ClientBuffer the messages queued
 	// for one WebSocket client (a client past it is disconnected);
 	// WriteTimeout one WebSocket write. Zero takes the default.
-	MaxBody      int64
-	MaxUpload    int64
-	MaxHistory   int
-	ClientBuffer int
-	WriteTimeout time.Duration
+	MaxBody         int64
+	MaxUpload       int64
+	MaxHistory      int
+	MaxHistoryBytes int64
+	ClientBuffer    int
+	WriteTimeout    time.Duration
 	// Logf logs what the server does not answer to anyone (a dropped
 	// client, a failed write); nil discards it.
 	Logf func(format string, args ...any)
@@ -104,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxHistory <= 0 {
 		cfg.MaxHistory = DefaultMaxHistory
 	}
+	if cfg.MaxHistoryBytes <= 0 {
+		cfg.MaxHistoryBytes = DefaultHistoryBytes
+	}
 	if cfg.ClientBuffer <= 0 {
 		cfg.ClientBuffer = DefaultClientBuffer
 	}
@@ -129,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 		eng:    cfg.Engine,
 		pol:    pol,
 		queue:  newQueue(),
-		hist:   newHistory(cfg.MaxHistory),
+		hist:   newHistory(cfg.MaxHistory, cfg.MaxHistoryBytes),
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),

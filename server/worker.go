@@ -104,6 +104,7 @@ func (s *Server) historyEntry(it *item, res *engine.RunResult, rec *recorder, st
 	ebb["timeline_truncated"] = rec.truncTL
 	ebb["executed"] = nonNil(res.Executed)
 	ebb["cached"] = nonNil(res.Cached)
+	ebb["reexecuted"] = nonNil(res.Stats.Reexecuted)
 	entry := map[string]any{
 		"prompt":  it.wire(),
 		"outputs": outputs,

@@ -126,6 +126,9 @@ func submitOne(ctx context.Context, c *client.Client, conn *client.Conn, req cli
 			Executions: m.Executions, Reexecutions: m.Reexecutions, CacheHits: m.CacheHits,
 			Releases: m.Releases, Pins: m.Pins, PeakBytes: m.Peak, BoundBytes: m.Bound, DevicePeakBytes: m.DevicePeak,
 		}
+		for _, x := range m.Reexecuted {
+			res.Stats.Reexecuted = append(res.Stats.Reexecuted, engine.Reexecution{Node: engine.NodeID(x.Node), Slot: x.Slot, Cause: engine.NodeID(x.Cause)})
+		}
 	} else { // a ComfyUI server: what the WebSocket said
 		res.Executed, res.Cached = nodeIDs(r.Ran), nodeIDs(r.Cached)
 	}

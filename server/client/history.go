@@ -31,6 +31,7 @@ type Memory struct {
 	Capacity     int64         `json:"capacity"`
 	Executed     []string      `json:"executed"`
 	Cached       []string      `json:"cached"`
+	Reexecuted   []Reexecution `json:"reexecuted"`
 	Timeline     []MemoryPoint `json:"timeline"`
 }
 
@@ -61,4 +62,12 @@ func (e *HistoryEntry) Images(id string) []ImageRef {
 		refs = append(refs, ImageRef{Filename: f, Subfolder: s, Type: t})
 	}
 	return refs
+}
+
+// Reexecution is a producer run again for a late edge: the consumer that
+// asked for its released slot.
+type Reexecution struct {
+	Node  string `json:"node"`
+	Slot  int    `json:"slot"`
+	Cause string `json:"cause"`
 }
