@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ebbgraph/ebb/server/client"
@@ -312,5 +313,39 @@ func TestProgressWithServerAssignedClientID(t *testing.T) {
 	_, seen := waitFor(t, conn, finished(id))
 	if !slices.ContainsFunc(seen, func(m client.Message) bool { return m.Type == "progress" && m.PromptID() == id }) {
 		t.Errorf("no progress for %s among %d messages", id, len(seen))
+	}
+}
+
+// A verbose ExecutionBlocker is reported with execution_error (type
+// ExecutionBlocked, on the node that received the blocker, as ComfyUI's
+// execution_block_cb reports it) to the prompt's client, and the prompt
+// goes on to succeed.
+func TestVerboseBlockerReported(t *testing.T) {
+	ts := start(t, defaults())
+	c, conn := ts.client(t)
+	w := wf{
+		"img":   {"class_type": "StubImage", "inputs": map[string]any{"content": "BLACK", "height": 8, "width": 8, "batch_size": 1}},
+		"block": {"class_type": "TestExecutionBlocker", "inputs": map[string]any{"input": []any{"img", 0}, "block": true, "verbose": true}},
+		"out":   {"class_type": "PreviewImage", "inputs": map[string]any{"images": []any{"block", 0}}},
+		"other": {"class_type": "PreviewImage", "inputs": map[string]any{"images": []any{"img", 0}}},
+	}
+	id := submit(t, c, client.Request{Prompt: w.raw()})
+	_, seen := waitFor(t, conn, finished(id))
+	var blocked, success bool
+	for _, m := range seen {
+		d := data(m)
+		switch {
+		case m.Type == "execution_error" && d["exception_type"] == "ExecutionBlocked":
+			blocked = d["node_id"] == "out" && d["node_type"] == "PreviewImage" && strings.Contains(fmt.Sprint(d["exception_message"]), "Blocked")
+		case m.Type == "execution_success":
+			success = true
+		}
+	}
+	if !blocked || !success {
+		t.Errorf("blocked %v, success %v in %d messages", blocked, success, len(seen))
+	}
+	e, _, _ := c.History(ctx(t), id)
+	if e == nil || len(e.Images("other")) != 1 || len(e.Images("out")) != 0 {
+		t.Errorf("history %+v: want other's image and none from the blocked output", e)
 	}
 }
