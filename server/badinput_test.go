@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ebbgraph/ebb/server"
+	"github.com/ebbgraph/ebb/server/client"
 )
 
 // post sends body to ts and returns the status and the answer.
@@ -239,4 +240,45 @@ func TestUploadConfined(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(ts.cfg.InputDir), "c.png")); err == nil {
 		t.Error("upload wrote next to the input directory")
 	}
+}
+
+// A browser page of another site cannot call the server: a request whose
+// Origin is another host is refused; the server's own page is not.
+func TestCrossOriginRefused(t *testing.T) {
+	ts := start(t, defaults())
+	for _, tc := range []struct {
+		origin string
+		code   int
+	}{
+		{"http://evil.example", 403},
+		{"null", 403},
+		{ts.URL, 200},
+	} {
+		req, _ := http.NewRequest("POST", ts.URL+"/prompt", strings.NewReader(`{"prompt": `+string(small(0.5).raw())+`}`))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Origin", tc.origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("POST /prompt from origin %s: %d, want %d", tc.origin, resp.StatusCode, tc.code)
+		}
+	}
+	if got := len(mustQueueAndHistory(t, ts)); got > 1 {
+		t.Errorf("%d prompts accepted, want only the same-origin one", got)
+	}
+}
+
+// mustQueueAndHistory returns the ids queued, running or finished.
+func mustQueueAndHistory(t *testing.T, ts *testServer) []string {
+	t.Helper()
+	c := client.New(ts.URL)
+	running, pending := pendingIDs(t, c)
+	ids, _, err := c.HistoryPage(ctx(t), -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(append(running, pending...), ids...)
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,8 +148,19 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the endpoints, each also under /api/.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the endpoints, each also under /api/. A request whose
+// Origin header names another host than the one it was sent to (a page of
+// another site calling into this server from a browser) is refused with
+// 403, as ComfyUI refuses it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			fail(w, http.StatusForbidden, "forbidden", "cross-origin request from %q refused", o)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Close interrupts the running prompt, stops the worker, disconnects
 // every WebSocket client and waits for their goroutines. It does not
