@@ -270,6 +270,11 @@ var wireCases = []struct {
 			w.wantPixels(r, id, 0)
 		}
 	}},
+	{"parallel_sleep_expansion", "parallel_sleep_expansion", func(w *wire) {
+		r := w.ok(w.wf)
+		w.wantRan(r, map[string]bool{"parallel": true})
+		w.wantPixels(r, "save", 170)
+	}},
 	{"execution_block_list_output", "execution_block_list_output", func(w *wire) {
 		r := w.ok(w.wf)
 		w.wantRan(r, map[string]bool{"output": true})
