@@ -5,6 +5,7 @@ package server
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/engine/device"
@@ -42,6 +43,8 @@ type memPoint struct {
 	Class string        `json:"class_type,omitempty"`
 	Live  int64         `json:"live"`
 	Bytes int64         `json:"bytes,omitempty"` // a release's freed bytes
+	// Cached marks a node that was a cache hit (it did not run).
+	Cached bool `json:"cached,omitempty"`
 }
 
 func newRecorder(s *Server, it *item) *recorder {
@@ -108,7 +111,16 @@ func (r *recorder) sendCached(nodes []engine.NodeID) {
 	}
 	r.status("execution_cached", map[string]any{"nodes": nonNil(nodes)}, false)
 	r.cachedSent = true
+	// The engine reported the cache hits' points before it listed them.
+	for i := range r.timeline {
+		if r.timeline[i].Kind == "node" && slices.Contains(nodes, r.timeline[i].Node) {
+			r.timeline[i].Cached = true
+		}
+	}
 	for _, m := range r.held {
+		if m.typ == "ebb.memory" && m.data["kind"] == "node" && slices.Contains(nodes, m.data["node"].(engine.NodeID)) {
+			m.data["cached"] = true
+		}
 		r.send(m.typ, m.data)
 	}
 	r.held = nil

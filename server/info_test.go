@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -146,5 +147,27 @@ func TestMemoryEvents(t *testing.T) {
 	}
 	if last := r.Memory[len(r.Memory)-1]; last["kind"] != "end" || last["live"].(float64) != 0 {
 		t.Errorf("last ebb.memory %v, want end with nothing live (cache none)", last)
+	}
+}
+
+// Cache hits are marked in ebb.memory and in the history's timeline.
+func TestMemoryMarksCacheHits(t *testing.T) {
+	ts := start(t, defaults())
+	c, conn := ts.client(t)
+	ok(t, run(t, c, conn, small(0.5)))
+	r := ok(t, run(t, c, conn, small(0.5)))
+	var fromEvents, fromHistory []string
+	for _, m := range r.Memory {
+		if m["kind"] == "node" && m["cached"] == true {
+			fromEvents = append(fromEvents, m["node"].(string))
+		}
+	}
+	for _, p := range r.Entry.Ebb.Timeline {
+		if p.Cached {
+			fromHistory = append(fromHistory, p.Node)
+		}
+	}
+	if !slices.Equal(fromEvents, r.Cached) || !slices.Equal(fromHistory, r.Cached) || len(r.Cached) == 0 {
+		t.Errorf("cached points: events %v, history %v; execution_cached %v", fromEvents, fromHistory, r.Cached)
 	}
 }

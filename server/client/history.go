@@ -42,6 +42,8 @@ type MemoryPoint struct {
 	Class string `json:"class_type"`
 	Live  int64  `json:"live"`
 	Bytes int64  `json:"bytes"`
+	// Cached marks a cache hit: the node did not run.
+	Cached bool `json:"cached"`
 }
 
 // ImageRef names an image file on the server.
