@@ -87,7 +87,7 @@ func (s *Server) handlePostPrompt(w http.ResponseWriter, r *http.Request) {
 		it.number = s.number
 		s.number++
 		s.mu.Unlock()
-		if req.Front {
+		if req.Front && it.number != 0 { // no -0 on the wire
 			it.number = -it.number
 		}
 	}
