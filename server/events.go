@@ -14,6 +14,11 @@ import (
 // maxTimeline bounds the memory points one history entry keeps.
 const maxTimeline = 4096
 
+// maxExecutedIDs bounds the "executed" list of execution_error and
+// execution_interrupted: about the last this many nodes that ran (a loop
+// of a million iterations would otherwise send millions of ids).
+const maxExecutedIDs = 10000
+
 // recorder observes one run. The engine serializes Observe calls, and the
 // worker reads the recorder only after Run returned.
 type recorder struct {
@@ -83,6 +88,9 @@ func (r *recorder) Observe(ev engine.Event) {
 	case engine.EventExecuting:
 		r.sendCached(nil)
 		r.executed = append(r.executed, ev.Node)
+		if len(r.executed) >= 2*maxExecutedIDs { // keep the last ones
+			r.executed = append([]engine.NodeID(nil), r.executed[len(r.executed)-maxExecutedIDs:]...)
+		}
 		r.send("executing", map[string]any{"node": ev.Node, "display_node": ev.Display})
 	case engine.EventProgress:
 		r.send("progress", map[string]any{"value": ev.Value, "max": ev.Max, "node": ev.Display})
