@@ -14,13 +14,14 @@ const module = "github.com/ebbgraph/ebb/"
 // forbidden lists, per package, module packages it must never import
 // (design.md section 2): imports point one way.
 var forbidden = map[string][]string{
-	"policy":        {"lifetime", "engine", "expand", "nodes", "cuda", "proptest", "cmd", "examples"},
-	"lifetime":      {"engine", "expand", "nodes", "cuda", "proptest", "cmd", "examples"},
-	"engine/device": {"policy", "lifetime", "engine", "expand", "nodes", "cuda", "proptest", "cmd", "examples"},
-	"engine":        {"expand", "nodes", "cuda", "proptest", "cmd", "examples"},
-	"expand":        {"nodes", "cuda", "proptest", "cmd", "examples"},
-	"nodes/sim":     {"expand", "cuda", "proptest", "cmd", "examples"},
-	"cuda":          {"policy", "lifetime", "expand", "nodes", "proptest", "cmd", "examples"},
+	"policy":        {"lifetime", "engine", "expand", "nodes", "cuda", "proptest", "cmd", "examples", "server"},
+	"lifetime":      {"engine", "expand", "nodes", "cuda", "proptest", "cmd", "examples", "server"},
+	"engine/device": {"policy", "lifetime", "engine", "expand", "nodes", "cuda", "proptest", "cmd", "examples", "server"},
+	"engine":        {"expand", "nodes", "cuda", "proptest", "cmd", "examples", "server"},
+	"expand":        {"nodes", "cuda", "proptest", "cmd", "examples", "server"},
+	"nodes/sim":     {"expand", "cuda", "proptest", "cmd", "examples", "server"},
+	"server":        {"cuda", "proptest", "cmd", "examples"},
+	"cuda":          {"policy", "lifetime", "expand", "nodes", "proptest", "cmd", "examples", "server"},
 }
 
 func TestImportDirections(t *testing.T) {

@@ -5,6 +5,8 @@
 //	ebb plan WORKFLOW.json                  simulate every level and strategy
 //	ebb demo                                plan the bundled seed workflow
 //	ebb dot WORKFLOW.json                   print the graph in Graphviz DOT
+//	ebb serve [--listen 127.0.0.1:8188]     serve ComfyUI's HTTP/WebSocket API and a page
+//	ebb submit WORKFLOW.json --server URL   run workflows on a server
 //	ebb version                             print the version
 //
 // Exit status: 0 when everything succeeded, 1 when a run failed, 2 for
@@ -67,6 +69,8 @@ func commands() []command {
 		{"plan", "WORKFLOW.json", "simulate a workflow at every release level and strategy", cmdPlan},
 		{"demo", "", "plan the bundled seed workflow on a 22 GiB device", cmdDemo},
 		{"dot", "WORKFLOW.json", "print the workflow graph in Graphviz DOT", cmdDot},
+		{"serve", "[--listen ADDR]", "serve ComfyUI's HTTP and WebSocket API, and a page, on one engine", cmdServe},
+		{"submit", "WORKFLOW.json [more.json ...]", "run workflows on a server (--server URL), print results as run does", cmdSubmit},
 		{"version", "", "print ebb's version", cmdVersion},
 		{"help", "[COMMAND]", "show help for ebb or a command", nil},
 	}

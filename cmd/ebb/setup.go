@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/ebbgraph/ebb/engine/device"
 	"github.com/ebbgraph/ebb/nodes/sim"
 	"github.com/ebbgraph/ebb/nodes/testpack"
+	"github.com/ebbgraph/ebb/policy"
 )
 
 // readWorkflow reads and decodes a ComfyUI API-format workflow of at most
@@ -196,4 +198,103 @@ func (d deviceSpec) open(capacity int64) (device.Device, error) {
 // newSim makes a Sim device; capacity 0 is unlimited.
 func newSim(capacity int64) device.Device {
 	return device.NewSim(capacity)
+}
+
+// engineFlags are the flags that make an engine and its runs, with the
+// names, defaults and meanings "ebb run" gives them: cache, level,
+// strategy, parallel, device, device memory, profile, the run limits and
+// --keep-executed. ("ebb serve" uses them; "ebb run" registers its own
+// copy in run.go.)
+type engineFlags struct {
+	cache    string
+	level    string
+	strategy string
+	parallel int
+	memory   string
+	profile  string
+	device   string
+	keep     int
+	limits   limitFlags
+}
+
+func (f *engineFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.cache, "cache", "classic", "cross-run output cache: classic, lru:N or none")
+	fs.IntVar(&f.parallel, "parallel", 0, "node bodies run at once (0: GOMAXPROCS; 1: deterministic order)")
+	fs.StringVar(&f.level, "level", "2", "release level: 0 (keep all), 1 (release unreferenced), 2 (release dead)")
+	fs.StringVar(&f.strategy, "strategy", "auto", "late-edge strategy: auto, reexecute or restrict")
+	fs.StringVar(&f.memory, "device-memory", "", "device capacity such as 22GiB (default: unlimited Sim, or the whole GPU)")
+	fs.StringVar(&f.profile, "profile", "", "nodes/sim profile `FILE.json` simulating classes by output and working sizes")
+	fs.StringVar(&f.device, "device", "sim", "device: sim or cuda:N (cuda needs a build with -tags cuda)")
+	fs.IntVar(&f.keep, "keep-executed", engine.DefaultKeepExecuted, "how many executed ids (the last ones) a result lists (`N`; negative: all)")
+	f.limits.register(fs)
+}
+
+// engineSetup is what engineFlags make: an engine on its device, and the
+// options of each run.
+type engineSetup struct {
+	eng    *engine.Engine
+	dev    device.Device
+	spec   deviceSpec
+	pol    policy.Policy
+	limits engine.Limits
+	keep   int
+}
+
+// Close closes the engine, then the device.
+func (s *engineSetup) Close() error {
+	return errors.Join(s.eng.Close(), s.dev.Close())
+}
+
+// open checks every flag, reads the profile, builds the registry (then
+// lets edit change it) and opens the device and the engine.
+func (f *engineFlags) open(edit func(*engine.Registry) error) (*engineSetup, error) {
+	cache, err := engine.ParseCacheMode(f.cache)
+	if err != nil {
+		return nil, usagef("--cache: %v", err)
+	}
+	pol, err := parsePolicy(f.level, f.strategy)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkParallel(f.parallel); err != nil {
+		return nil, err
+	}
+	if err := checkKeepExecuted(f.keep); err != nil {
+		return nil, err
+	}
+	limits, maxSize, err := f.limits.parse()
+	if err != nil {
+		return nil, err
+	}
+	capacity, err := parseCapacity(f.memory)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := parseDeviceSpec(f.device)
+	if err != nil {
+		return nil, err
+	}
+	prof, err := readProfile(f.profile, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := newRegistry(prof)
+	if err != nil {
+		return nil, err
+	}
+	if edit != nil {
+		if err := edit(reg); err != nil {
+			return nil, err
+		}
+	}
+	dev, err := openDevice(spec, capacity)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.New(engine.Options{Registry: reg, Device: dev, Cache: cache, Parallelism: f.parallel})
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	return &engineSetup{eng: eng, dev: dev, spec: spec, pol: pol, limits: limits, keep: f.keep}, nil
 }

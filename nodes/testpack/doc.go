@@ -30,6 +30,9 @@
 // Output nodes (SaveImage, PreviewImage) write no files: their UI result has
 // the key "images" with one map per image of the batch ("width", "height",
 // "min", "max", "mean" of the pixels as ComfyUI stores them, see Image.Pixels).
+// ReplaceImageOutputs swaps in versions that write real PNGs with ComfyUI's
+// file names (files.go; ebb serve uses them), adding "filename",
+// "subfolder" and "type" to each entry.
 //
 // The classes:
 //   - stubs.go: StubImage, StubConstantImage, StubMask, StubInt, StubFloat.

@@ -599,14 +599,28 @@ func sleep(ctx context.Context, c *engine.Call) (engine.Result, error) {
 	if d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return engine.Result{}, ctx.Err()
-		case <-t.C:
+		tick := time.NewTicker(sleepProgressEvery)
+		defer tick.Stop()
+		start := time.Now()
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return engine.Result{}, ctx.Err()
+			case <-tick.C:
+				c.Progress(min(time.Since(start).Seconds(), s), s)
+			case <-t.C:
+				break wait
+			}
 		}
+		c.Progress(s, s)
 	}
 	return engine.Outputs(c.Inputs["value"]), nil
 }
+
+// sleepProgressEvery is how often TestSleep reports its progress (as
+// ComfyUI's updates its ProgressBar while it waits).
+const sleepProgressEvery = 50 * time.Millisecond
 
 // sleepDuration converts seconds to a Duration: 0 for a negative number,
 // an error for NaN and for a length past a Duration's 292 years (a

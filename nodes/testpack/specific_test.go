@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -367,5 +368,36 @@ func TestSmartType(t *testing.T) {
 		if got := smartNE(c.received, c.expected); got != c.ne {
 			t.Errorf("smartNE(%q, %q) = %v", c.received, c.expected, got)
 		}
+	}
+}
+
+// TestSleep reports its progress while it waits, ending at its length.
+func TestSleepReportsProgress(t *testing.T) {
+	var mu sync.Mutex
+	var values []float64
+	obs := engine.ObserverFunc(func(ev engine.Event) {
+		if ev.Type == engine.EventProgress && ev.Node == "sleep" {
+			mu.Lock()
+			values = append(values, ev.Value, ev.Max)
+			mu.Unlock()
+		}
+	})
+	e, err := engine.New(engine.Options{Registry: Registry(), Observers: []engine.Observer{obs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	wf := engine.Workflow{
+		"img":   {Class: "StubImage", Inputs: map[string]any{"content": "BLACK", "height": int64(1), "width": int64(1), "batch_size": int64(1)}},
+		"sleep": {Class: "TestSleep", Inputs: map[string]any{"value": engine.Ref{Node: "img"}, "seconds": 0.12}},
+		"out":   {Class: "PreviewImage", Inputs: map[string]any{"images": engine.Ref{Node: "sleep"}}},
+	}
+	if _, err := e.Run(context.Background(), wf, engine.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(values) < 4 || values[len(values)-2] != 0.12 || values[len(values)-1] != 0.12 {
+		t.Errorf("progress (value, max) pairs %v: want ticks ending at 0.12 of 0.12", values)
 	}
 }

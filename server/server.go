@@ -1,0 +1,197 @@
+// server.go: Config, Server, New and Close.
+
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ebbgraph/ebb/engine"
+	"github.com/ebbgraph/ebb/policy"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultMaxBody      = 16 << 20  // a JSON request body
+	DefaultMaxUpload    = 100 << 20 // an uploaded file (ComfyUI's default)
+	DefaultMaxHistory   = 10000     // ComfyUI's MAXIMUM_HISTORY_SIZE
+	DefaultHistoryBytes = 512 << 20 // encoded history entries
+	DefaultClientBuffer = 1024      // messages queued for one WebSocket client
+	DefaultWriteTimeout = 10 * time.Second
+)
+
+// Config configures a Server.
+type Config struct {
+	// Engine runs the prompts. Required. For SaveImage and PreviewImage to
+	// write files its registry should hold testpack.ReplaceImageOutputs'
+	// versions, writing to OutputDir and TempDir.
+	Engine *engine.Engine
+	// Policy is the memory policy of every run; nil means policy.Default().
+	Policy *policy.Policy
+	// Limits and KeepExecuted are passed to every run (engine.RunOptions).
+	Limits       engine.Limits
+	KeepExecuted int
+	// OutputDir, TempDir and InputDir are what /view serves and
+	// /upload/image writes (type output, temp, input). Required; they are
+	// created if missing.
+	OutputDir, TempDir, InputDir string
+	// DeviceName names the device in /system_stats (default "sim").
+	DeviceName string
+	// MaxBody bounds JSON request bodies, MaxUpload uploaded files (413
+	// beyond); MaxHistory the history's entries and MaxHistoryBytes their
+	// encoded size (the oldest go first); ClientBuffer the messages queued
+	// for one WebSocket client (a client past it is disconnected);
+	// WriteTimeout one WebSocket write. Zero takes the default.
+	MaxBody         int64
+	MaxUpload       int64
+	MaxHistory      int
+	MaxHistoryBytes int64
+	ClientBuffer    int
+	WriteTimeout    time.Duration
+	// Logf logs what the server does not answer to anyone (a dropped
+	// client, a failed write); nil discards it.
+	Logf func(format string, args ...any)
+}
+
+// Server is ebb's ComfyUI-compatible server. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg   Config
+	eng   *engine.Engine
+	pol   policy.Policy
+	mux   *http.ServeMux
+	queue *queue
+	hist  *history
+	hub   *hub
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the worker has returned
+
+	mu        sync.Mutex // guards the fields below
+	running   string     // the id of the running prompt, "" when idle
+	interrupt context.CancelCauseFunc
+	number    float64 // the next prompt's number
+	freeReq   bool    // POST /free asked to empty the cache
+
+	closeOnce sync.Once
+	dropped   atomic.Int64 // clients disconnected for not reading
+}
+
+// New checks cfg, makes the directories and starts the worker. Close
+// stops it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("server: Config.Engine is nil")
+	}
+	for _, d := range []struct{ name, dir string }{{"OutputDir", cfg.OutputDir}, {"TempDir", cfg.TempDir}, {"InputDir", cfg.InputDir}} {
+		if d.dir == "" {
+			return nil, fmt.Errorf("server: Config.%s is empty", d.name)
+		}
+		if err := os.MkdirAll(d.dir, 0o755); err != nil {
+			return nil, fmt.Errorf("server: %s: %w", d.name, err)
+		}
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.MaxHistory <= 0 {
+		cfg.MaxHistory = DefaultMaxHistory
+	}
+	if cfg.MaxHistoryBytes <= 0 {
+		cfg.MaxHistoryBytes = DefaultHistoryBytes
+	}
+	if cfg.ClientBuffer <= 0 {
+		cfg.ClientBuffer = DefaultClientBuffer
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.DeviceName == "" {
+		cfg.DeviceName = "sim"
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	pol := policy.Default()
+	if cfg.Policy != nil {
+		pol = *cfg.Policy
+	}
+	if err := pol.Validate(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:    cfg,
+		eng:    cfg.Engine,
+		pol:    pol,
+		queue:  newQueue(),
+		hist:   newHistory(cfg.MaxHistory, cfg.MaxHistoryBytes),
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	s.hub = newHub(cfg.ClientBuffer, cfg.WriteTimeout, s.onDrop)
+	s.routes()
+	go s.work()
+	return s, nil
+}
+
+// ServeHTTP serves the endpoints, each also under /api/. A request whose
+// Origin header names another host than the one it was sent to (a page of
+// another site calling into this server from a browser) is refused with
+// 403, as ComfyUI refuses it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			fail(w, http.StatusForbidden, "forbidden", "cross-origin request from %q refused", o)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close interrupts the running prompt, stops the worker, disconnects
+// every WebSocket client and waits for their goroutines. It does not
+// close the engine or stop the http.Server the Server is mounted on.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.done
+		s.hub.close()
+	})
+	return nil
+}
+
+// Dropped is the number of WebSocket clients disconnected because their
+// queue was full (they did not read).
+func (s *Server) Dropped() int64 { return s.dropped.Load() }
+
+func (s *Server) onDrop(sid string) {
+	s.dropped.Add(1)
+	s.cfg.Logf("ebb serve: disconnected WebSocket client %q: it does not read its messages", sid)
+}
+
+// queueInfo is ComfyUI's {"exec_info": {"queue_remaining": N}}.
+func (s *Server) queueInfo() map[string]any {
+	return map[string]any{"exec_info": map[string]any{"queue_remaining": s.queue.remaining()}}
+}
+
+// queueChanged tells every client the queue's length (ComfyUI's status).
+func (s *Server) queueChanged() {
+	s.hub.send("", message("status", map[string]any{"status": s.queueInfo()}))
+}
+
+// now is a ComfyUI timestamp: milliseconds since the epoch.
+func now() int64 { return time.Now().UnixMilli() }
