@@ -16,14 +16,14 @@ import (
 )
 
 // runDAG runs d on a fresh engine with a Sim of capacity (0: unlimited).
-func runDAG(t interface{ Fatal(...any) }, d *memdag.DAG, par int, capacity int64, pol policy.Policy) (*engine.RunResult, *device.Sim) {
+func runDAG(t interface{ Fatal(...any) }, d *memdag.DAG, par int, capacity int64, pol policy.Policy, order policy.Order) (*engine.RunResult, *device.Sim) {
 	dev := device.NewSim(capacity)
 	e, err := engine.New(engine.Options{Registry: memdag.Registry(), Device: dev, Parallelism: par, Cache: engine.CacheMode{Kind: engine.CacheNone}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	res, err := e.Run(context.Background(), d.Workflow(), engine.RunOptions{Policy: &pol})
+	res, err := e.Run(context.Background(), d.Workflow(), engine.RunOptions{Policy: &pol, Order: order})
 	if res == nil {
 		t.Fatal(err)
 	}
@@ -43,11 +43,9 @@ func TestAdmission(t *testing.T) {
 			d = memdag.Realistic(rng)
 		}
 		par := rapid.IntRange(1, 8).Draw(t, "parallelism")
-		pol := policy.Policy{
-			Level: rapid.SampledFrom(policy.Levels()).Draw(t, "level"),
-			Order: rapid.SampledFrom(policy.Orders()).Draw(t, "order"),
-		}
-		plan, _ := runDAG(t, d, par, 0, pol)
+		pol := policy.Policy{Level: rapid.SampledFrom(policy.Levels()).Draw(t, "level")}
+		order := rapid.SampledFrom(policy.Orders()).Draw(t, "order")
+		plan, _ := runDAG(t, d, par, 0, pol, order)
 		if plan.Status != engine.StatusSuccess {
 			t.Fatalf("unlimited: %v", plan.Err)
 		}
@@ -55,7 +53,7 @@ func TestAdmission(t *testing.T) {
 		if need < plan.Stats.PeakBytes {
 			t.Fatalf("need %d below the unlimited run's peak %d", need, plan.Stats.PeakBytes)
 		}
-		res, dev := runDAG(t, d, par, need, pol)
+		res, dev := runDAG(t, d, par, need, pol, order)
 		if res.Status != engine.StatusSuccess {
 			t.Fatalf("at the planned need %d, parallelism %d: %v", need, par, res.Err)
 		}
@@ -75,7 +73,7 @@ func TestAdmissionTooBig(t *testing.T) {
 		{Out: 1 << 20},
 		{In: []int{0}, Work: 64 << 20, Sink: true},
 	}}
-	res, dev := runDAG(t, d, 2, 32<<20, policy.Default())
+	res, dev := runDAG(t, d, 2, 32<<20, policy.Default(), policy.Memory)
 	var ne *engine.NodeError
 	if res.Status != engine.StatusError || !errors.Is(res.Err, device.ErrOutOfMemory) || !errors.As(res.Err, &ne) ||
 		ne.Node != memdag.ID(1) || ne.Type != engine.TypeOutOfMemory {

@@ -99,6 +99,10 @@ func (e *Engine) Run(ctx context.Context, wf Workflow, ro RunOptions) (*RunResul
 		res.Status, res.Err = StatusInvalid, &PromptError{Type: "invalid_policy", Message: err.Error()}
 		return res, res.Err
 	}
+	if !ro.Order.Valid() {
+		res.Status, res.Err = StatusInvalid, &PromptError{Type: "invalid_policy", Message: fmt.Sprintf("%v: order %d", policy.ErrInvalid, int(ro.Order))}
+		return res, res.Err
+	}
 	em := &emitter{obs: append(append([]Observer(nil), e.opts.Observers...), ro.Observers...)}
 	v, err := validate(e.reg, wf, ro.Targets)
 	if v != nil {
@@ -125,6 +129,7 @@ func (e *Engine) execute(ctx context.Context, v *validated, ro RunOptions, pol p
 		defer cancel()
 	}
 	r := newRun(ctx, e, v, ro.Targets, pol, em, res)
+	r.order = ro.Order
 	r.lim = lim
 	r.keep = ro.KeepExecuted
 	switch {

@@ -82,6 +82,9 @@ type RunOptions struct {
 	Targets []NodeID
 	// Policy is the memory policy; nil means policy.Default().
 	Policy *policy.Policy
+	// Order picks the ready node that starts next; the zero value is
+	// policy.Memory (docs/scheduler.md).
+	Order policy.Order
 	// Observers get this run's events, after the engine's observers.
 	Observers []Observer
 	// Timeline records Stats.Timeline (live bytes after each node).

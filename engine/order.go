@@ -31,7 +31,7 @@ func (r *run) nextReady() int {
 	}
 	i := len(r.ready) - 1
 	if len(r.ready) > 1 {
-		switch r.pol.Order {
+		switch r.order {
 		case policy.Memory:
 			i = r.pickMemory()
 		case policy.Comfy:

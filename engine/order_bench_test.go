@@ -32,12 +32,12 @@ func BenchmarkOrder(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer e.Close()
-			pol := policy.Policy{Level: policy.ReleaseDead, Order: o}
+			pol := policy.Policy{Level: policy.ReleaseDead}
 			var peak int64
 			for b.Loop() {
 				peak = 0
 				for _, wf := range wfs {
-					res, err := e.Run(context.Background(), wf, engine.RunOptions{Policy: &pol})
+					res, err := e.Run(context.Background(), wf, engine.RunOptions{Policy: &pol, Order: o})
 					if err != nil || res.Status != engine.StatusSuccess {
 						b.Fatal(err)
 					}

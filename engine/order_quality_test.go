@@ -20,7 +20,7 @@ func peakOf(t testing.TB, d *memdag.DAG, o policy.Order) int64 {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	res, err := e.Run(context.Background(), d.Workflow(), engine.RunOptions{Policy: &policy.Policy{Level: policy.ReleaseDead, Order: o}})
+	res, err := e.Run(context.Background(), d.Workflow(), engine.RunOptions{Policy: &policy.Policy{Level: policy.ReleaseDead}, Order: o})
 	if err != nil || res.Status != engine.StatusSuccess {
 		t.Fatalf("run: %v %v", err, res.Err)
 	}

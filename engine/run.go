@@ -17,6 +17,7 @@ type run struct {
 	ctx   context.Context
 	e     *Engine
 	pol   policy.Policy
+	order policy.Order
 	strat strategy
 	em    *emitter
 	res   *RunResult

@@ -68,20 +68,12 @@ func (s Strategy) Reexecutes() bool { return s == Reexecute || s == Auto }
 type Policy struct {
 	Level    Level
 	Strategy Strategy
-	// Order picks among ready nodes; the zero value is Memory.
-	Order Order
 }
 
 // Default is the policy a run gets when none is given: level 2, auto.
 func Default() Policy { return Policy{Level: ReleaseDead, Strategy: Auto} }
 
-func (p Policy) String() string {
-	s := "level " + p.Level.String() + ", " + p.Strategy.String()
-	if p.Order != Memory {
-		s += ", order " + p.Order.String()
-	}
-	return s
-}
+func (p Policy) String() string { return "level " + p.Level.String() + ", " + p.Strategy.String() }
 
 // Validate reports an error wrapping ErrInvalid when a field is out of range.
 func (p Policy) Validate() error {
@@ -90,9 +82,6 @@ func (p Policy) Validate() error {
 	}
 	if !p.Strategy.Valid() {
 		return fmt.Errorf("%w: strategy %d", ErrInvalid, int(p.Strategy))
-	}
-	if !p.Order.Valid() {
-		return fmt.Errorf("%w: order %d", ErrInvalid, int(p.Order))
 	}
 	return nil
 }

@@ -204,7 +204,7 @@ func (r *recorder) finish(res *engine.RunResult) map[string]any {
 func (r *recorder) summary(res *engine.RunResult) map[string]any {
 	st := res.Stats
 	return map[string]any{
-		"kind": "end", "status": res.Status, "peak": st.PeakBytes, "bound": st.BoundBytes,
+		"kind": "end", "status": res.Status, "peak": st.PeakBytes, "bound": st.BoundBytes, "need": st.NeedBytes,
 		"device_peak": st.DevicePeakBytes, "reexecutions": st.Reexecutions, "releases": st.Releases,
 		"pins": st.Pins, "executions": st.Executions, "cache_hits": st.CacheHits,
 		"capacity": r.dev.Stats().Capacity, "live": r.dev.Stats().InUse,

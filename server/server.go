@@ -36,6 +36,8 @@ type Config struct {
 	Engine *engine.Engine
 	// Policy is the memory policy of every run; nil means policy.Default().
 	Policy *policy.Policy
+	// Order is every run's order (engine.RunOptions.Order).
+	Order policy.Order
 	// Limits and KeepExecuted are passed to every run (engine.RunOptions).
 	Limits       engine.Limits
 	KeepExecuted int
@@ -131,6 +133,9 @@ func New(cfg Config) (*Server, error) {
 	if err := pol.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if !cfg.Order.Valid() {
+		return nil, fmt.Errorf("server: %w: order %d", policy.ErrInvalid, int(cfg.Order))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:    cfg,
@@ -190,7 +195,7 @@ func (s *Server) queueInfo() map[string]any {
 
 // queueChanged tells every client the queue's length (ComfyUI's status).
 func (s *Server) queueChanged() {
-	s.hub.send("", message("status", map[string]any{"status": s.queueInfo()}))
+	s.hub.sendStatus(message("status", map[string]any{"status": s.queueInfo()}))
 }
 
 // now is a ComfyUI timestamp: milliseconds since the epoch.

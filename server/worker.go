@@ -61,7 +61,7 @@ func (s *Server) runItem(it *item) {
 	rec := newRecorder(s, it)
 	pol := s.pol
 	ro := engine.RunOptions{
-		Targets: it.targets, Policy: &pol, Observers: []engine.Observer{rec},
+		Targets: it.targets, Policy: &pol, Order: s.cfg.Order, Observers: []engine.Observer{rec},
 		Limits: s.cfg.Limits, KeepExecuted: s.cfg.KeepExecuted,
 	}
 	res, err := s.eng.Run(ctx, it.wf, ro)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,13 +28,17 @@ func message(typ string, data any) []byte {
 }
 
 // client is one WebSocket connection. out is its bounded queue; kill is
-// closed (once) to disconnect it.
+// closed (once) to disconnect it. status is a queue status kept aside
+// while out is backed up (see hub.sendStatus).
 type client struct {
-	sid   string
-	watch bool // an ebb extension: gets every prompt's events
-	out   chan []byte
-	kill  chan struct{}
-	once  sync.Once
+	sid      string
+	watch    bool // an ebb extension: gets every prompt's events
+	out      chan []byte
+	kill     chan struct{}
+	once     sync.Once
+	status   atomic.Pointer[[]byte]
+	statusCh chan struct{} // capacity 1: a status is waiting
+	closing  atomic.Bool   // stopped because the server closes: flush what is queued first
 }
 
 func (c *client) stop() { c.once.Do(func() { close(c.kill) }) }
@@ -73,6 +78,27 @@ func (h *hub) send(sid string, msg []byte) {
 	for w := range h.watchers {
 		if w != c {
 			h.deliver(w, msg)
+		}
+	}
+}
+
+// sendStatus gives every client the queue status msg: queued in order
+// while its queue is less than half full, else kept aside (replacing one
+// kept before) and written once the queue is empty, so a reader that
+// falls behind in a burst of queue changes gets the latest status, not a
+// full queue.
+func (h *hub) sendStatus(msg []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.clients {
+		if len(c.out) < cap(c.out)/2 && c.status.Load() == nil {
+			h.deliver(c, msg)
+			continue
+		}
+		c.status.Store(&msg)
+		select {
+		case c.statusCh <- struct{}{}:
+		default: // already signalled
 		}
 	}
 }
@@ -136,9 +162,11 @@ func (h *hub) close() {
 	h.mu.Lock()
 	h.closed = true
 	for _, c := range h.clients {
+		c.closing.Store(true)
 		c.stop()
 	}
 	for c := range h.watchers {
+		c.closing.Store(true)
 		c.stop()
 	}
 	h.mu.Unlock()
@@ -166,7 +194,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return // Accept answered the request
 	}
 	conn.SetReadLimit(1 << 20)
-	c := &client{sid: sid, watch: q.Get("watch") == "1", out: make(chan []byte, s.hub.buf), kill: make(chan struct{})}
+	c := &client{sid: sid, watch: q.Get("watch") == "1", out: make(chan []byte, s.hub.buf), kill: make(chan struct{}), statusCh: make(chan struct{}, 1)}
 	c.out <- message("status", map[string]any{"status": s.queueInfo(), "sid": sid})
 	if !s.hub.register(c) {
 		conn.CloseNow()
@@ -193,26 +221,73 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		conn.CloseNow()
 		<-readDone
 	}()
-	for {
-		select {
-		case msg := <-c.out:
-			wctx, wcancel := context.WithTimeout(ctx, s.hub.writeTimeout)
-			err := conn.Write(wctx, websocket.MessageText, msg)
-			timedOut := wctx.Err() == context.DeadlineExceeded
-			wcancel()
-			if err != nil {
-				if timedOut && ctx.Err() == nil { // the client does not read
-					s.onDrop(sid)
+	write := func(msg []byte) bool {
+		return s.write(ctx, conn, sid, msg, s.hub.writeTimeout)
+	}
+	// flush writes what is queued when the server closes (the last
+	// events of an interrupted prompt), for at most a second.
+	flush := func() {
+		if !c.closing.Load() {
+			return
+		}
+		deadline := time.Now().Add(time.Second)
+		for {
+			select {
+			case msg := <-c.out:
+				if !s.write(ctx, conn, sid, msg, time.Until(deadline)) {
+					return
 				}
+			default:
 				return
 			}
+		}
+	}
+	if !write(<-c.out) { // the hello (status with sid) goes before any status
+		return
+	}
+	for {
+		var msg []byte
+		select {
 		case <-c.kill:
 			// Dropped, replaced or the server is closing: no close
 			// handshake, which a client that does not read would make
 			// last seconds.
+			flush()
 			return
 		case <-ctx.Done():
 			return
+		case msg = <-c.out: // queued events go before a waiting status
+		default:
+			select {
+			case <-c.kill:
+				flush()
+				return
+			case <-ctx.Done():
+				return
+			case msg = <-c.out:
+			case <-c.statusCh:
+				p := c.status.Swap(nil)
+				if p == nil {
+					continue
+				}
+				msg = *p
+			}
+		}
+		if !write(msg) {
+			return
 		}
 	}
+}
+
+// write writes msg to conn within timeout; a client that does not read
+// within it is reported dropped.
+func (s *Server) write(ctx context.Context, conn *websocket.Conn, sid string, msg []byte, timeout time.Duration) bool {
+	wctx, wcancel := context.WithTimeout(ctx, timeout)
+	err := conn.Write(wctx, websocket.MessageText, msg)
+	timedOut := wctx.Err() == context.DeadlineExceeded
+	wcancel()
+	if err != nil && timedOut && ctx.Err() == nil { // the client does not read
+		s.onDrop(sid)
+	}
+	return err == nil
 }

@@ -91,9 +91,9 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkParallel(f.parallel); err != nil {
 		return err
 	}
-	order, err := policy.ParseOrder(f.order)
+	order, err := parseOrder(f.order)
 	if err != nil {
-		return usagef("--order: %v", err)
+		return err
 	}
 	limits, maxSize, err := f.limits.parse()
 	if err != nil {
@@ -167,7 +167,7 @@ func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, cfg planCon
 	internal := false
 	for _, level := range policy.Levels() {
 		for _, strat := range policy.Strategies() {
-			row, err := planOne(ctx, reg, wf, capacity, policy.Policy{Level: level, Strategy: strat, Order: cfg.order}, timeline != "", cfg.limits, cfg.parallel)
+			row, err := planOne(ctx, reg, wf, capacity, policy.Policy{Level: level, Strategy: strat}, timeline != "", cfg.limits, cfg.parallel, cfg.order)
 			if err != nil {
 				return err
 			}
@@ -219,7 +219,7 @@ func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, cfg planCon
 }
 
 // planOne runs wf once on a fresh engine and Sim device.
-func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capacity int64, pol policy.Policy, timeline bool, limits engine.Limits, parallel int) (planRow, error) {
+func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capacity int64, pol policy.Policy, timeline bool, limits engine.Limits, parallel int, order policy.Order) (planRow, error) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0)
 	}
@@ -235,7 +235,7 @@ func planOne(ctx context.Context, reg *engine.Registry, wf engine.Workflow, capa
 		return planRow{}, err
 	}
 	defer eng.Close()
-	res := normalize(eng.Run(ctx, wf, engine.RunOptions{Policy: &pol, Timeline: timeline, Limits: limits}))
+	res := normalize(eng.Run(ctx, wf, engine.RunOptions{Policy: &pol, Order: order, Timeline: timeline, Limits: limits}))
 	s := res.Stats
 	row := planRow{
 		Level:           int(pol.Level),

@@ -68,7 +68,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usagef("--cache: %v", err)
 	}
-	pol, err := parsePolicy(f.level, f.strategy, f.order)
+	order, err := parseOrder(f.order)
+	if err != nil {
+		return err
+	}
+	pol, err := parsePolicy(f.level, f.strategy)
 	if err != nil {
 		return err
 	}
@@ -141,7 +145,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if i > 0 && ctx.Err() != nil {
 			break // interrupted: the remaining workflows do not run
 		}
-		ro := engine.RunOptions{Targets: targets, Policy: &pol, Timeline: f.timeline != "", Limits: limits, KeepExecuted: f.keep}
+		ro := engine.RunOptions{Targets: targets, Policy: &pol, Order: order, Timeline: f.timeline != "", Limits: limits, KeepExecuted: f.keep}
 		if f.events {
 			ro.Observers = []engine.Observer{newEventWriter(stderr, i, files[i])}
 		}
@@ -180,7 +184,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func parsePolicy(level, strategy, order string) (policy.Policy, error) {
+func parsePolicy(level, strategy string) (policy.Policy, error) {
 	l, err := policy.ParseLevel(level)
 	if err != nil {
 		return policy.Policy{}, usagef("--level: %v", err)
@@ -189,11 +193,15 @@ func parsePolicy(level, strategy, order string) (policy.Policy, error) {
 	if err != nil {
 		return policy.Policy{}, usagef("--strategy: %v", err)
 	}
+	return policy.Policy{Level: l, Strategy: s}, nil
+}
+
+func parseOrder(order string) (policy.Order, error) {
 	o, err := policy.ParseOrder(order)
 	if err != nil {
-		return policy.Policy{}, usagef("--order: %v", err)
+		return 0, usagef("--order: %v", err)
 	}
-	return policy.Policy{Level: l, Strategy: s, Order: o}, nil
+	return o, nil
 }
 
 // parseTargets returns nil when --targets was not given (every output

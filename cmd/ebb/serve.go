@@ -60,7 +60,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logf = nil
 	}
 	srv, err := server.New(server.Config{
-		Engine: setup.eng, Policy: &setup.pol, Limits: setup.limits, KeepExecuted: setup.keep,
+		Engine: setup.eng, Policy: &setup.pol, Order: setup.order, Limits: setup.limits, KeepExecuted: setup.keep,
 		OutputDir: f.outputDir, TempDir: f.tempDir, InputDir: f.inputDir,
 		DeviceName: setup.spec.String(), Logf: logf,
 	})

@@ -209,6 +209,7 @@ type engineFlags struct {
 	cache    string
 	level    string
 	strategy string
+	order    string
 	parallel int
 	memory   string
 	profile  string
@@ -219,9 +220,10 @@ type engineFlags struct {
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.cache, "cache", "classic", "cross-run output cache: classic, lru:N or none")
-	fs.IntVar(&f.parallel, "parallel", 0, "node bodies run at once (0: GOMAXPROCS; 1: deterministic order)")
+	fs.IntVar(&f.parallel, "parallel", 0, "node bodies run at once (0: GOMAXPROCS); any value gives a repeatable order")
 	fs.StringVar(&f.level, "level", "2", "release level: 0 (keep all), 1 (release unreferenced), 2 (release dead)")
 	fs.StringVar(&f.strategy, "strategy", "auto", "late-edge strategy: auto, reexecute or restrict")
+	fs.StringVar(&f.order, "order", "memory", "which ready node starts next: memory, stack (ebb's old order) or comfy (ComfyUI's)")
 	fs.StringVar(&f.memory, "device-memory", "", "device capacity such as 22GiB (default: unlimited Sim, or the whole GPU)")
 	fs.StringVar(&f.profile, "profile", "", "nodes/sim profile `FILE.json` simulating classes by output and working sizes")
 	fs.StringVar(&f.device, "device", "sim", "device: sim or cuda:N (cuda needs a build with -tags cuda)")
@@ -236,6 +238,7 @@ type engineSetup struct {
 	dev    device.Device
 	spec   deviceSpec
 	pol    policy.Policy
+	order  policy.Order
 	limits engine.Limits
 	keep   int
 }
@@ -253,6 +256,10 @@ func (f *engineFlags) open(edit func(*engine.Registry) error) (*engineSetup, err
 		return nil, usagef("--cache: %v", err)
 	}
 	pol, err := parsePolicy(f.level, f.strategy)
+	if err != nil {
+		return nil, err
+	}
+	order, err := parseOrder(f.order)
 	if err != nil {
 		return nil, err
 	}
@@ -296,5 +303,5 @@ func (f *engineFlags) open(edit func(*engine.Registry) error) (*engineSetup, err
 		dev.Close()
 		return nil, err
 	}
-	return &engineSetup{eng: eng, dev: dev, spec: spec, pol: pol, limits: limits, keep: f.keep}, nil
+	return &engineSetup{eng: eng, dev: dev, spec: spec, pol: pol, order: order, limits: limits, keep: f.keep}, nil
 }

@@ -124,7 +124,7 @@ func submitOne(ctx context.Context, c *client.Client, conn *client.Conn, req cli
 		res.Executed, res.Cached = nodeIDs(m.Executed), nodeIDs(m.Cached)
 		res.Stats = engine.Stats{
 			Executions: m.Executions, Reexecutions: m.Reexecutions, CacheHits: m.CacheHits,
-			Releases: m.Releases, Pins: m.Pins, PeakBytes: m.Peak, BoundBytes: m.Bound, DevicePeakBytes: m.DevicePeak,
+			Releases: m.Releases, Pins: m.Pins, PeakBytes: m.Peak, BoundBytes: m.Bound, NeedBytes: m.Need, DevicePeakBytes: m.DevicePeak,
 		}
 		for _, x := range m.Reexecuted {
 			res.Stats.Reexecuted = append(res.Stats.Reexecuted, engine.Reexecution{Node: engine.NodeID(x.Node), Slot: x.Slot, Cause: engine.NodeID(x.Cause)})

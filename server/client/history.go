@@ -22,6 +22,7 @@ type Memory struct {
 	Status       string        `json:"status"`
 	Peak         int64         `json:"peak"`
 	Bound        int64         `json:"bound"`
+	Need         int64         `json:"need"`
 	DevicePeak   int64         `json:"device_peak"`
 	Reexecutions int           `json:"reexecutions"`
 	Releases     int           `json:"releases"`
