@@ -139,6 +139,13 @@ func (d *DAG) Peak(order []int) int64 {
 // Optimum is the least Peak over every topological order of d (at most 20
 // nodes).
 func (d *DAG) Optimum() int64 {
+	best, _ := d.dp()
+	return best[len(best)-1]
+}
+
+// dp is the dynamic program over subsets of done nodes: best[s] is the
+// least peak reaching s, from[s] the node run last on the way.
+func (d *DAG) dp() (best []int64, from []int8) {
 	n := len(d.Nodes)
 	if n > 20 {
 		panic("memdag: Optimum of more than 20 nodes")
@@ -152,7 +159,7 @@ func (d *DAG) Optimum() int64 {
 		}
 	}
 	const inf = int64(1) << 62
-	best := make([]int64, 1<<n)
+	best, from = make([]int64, 1<<n), make([]int8, 1<<n)
 	for i := range best {
 		best[i] = inf
 	}
@@ -174,11 +181,11 @@ func (d *DAG) Optimum() int64 {
 			nd := &d.Nodes[v]
 			p := max(best[s], live+nd.Out+nd.Work)
 			if t := s | 1<<v; p < best[t] {
-				best[t] = p
+				best[t], from[t] = p, int8(v)
 			}
 		}
 	}
-	return best[1<<n-1]
+	return best, from
 }
 
 // Random returns a DAG of n nodes (n >= 2): loaders (big outputs, no
@@ -218,43 +225,8 @@ func Random(rng *rand.Rand, n int) *DAG {
 
 // OptimalOrder returns an order reaching Optimum.
 func (d *DAG) OptimalOrder() []int {
+	_, from := d.dp()
 	n := len(d.Nodes)
-	preds := make([]uint32, n)
-	users := make([]uint32, n)
-	for i, nd := range d.Nodes {
-		for _, p := range nd.In {
-			preds[i] |= 1 << p
-			users[p] |= 1 << i
-		}
-	}
-	const inf = int64(1) << 62
-	best := make([]int64, 1<<n)
-	from := make([]int8, 1<<n)
-	for i := range best {
-		best[i] = inf
-	}
-	best[0] = 0
-	for s := uint32(0); s < 1<<n; s++ {
-		if best[s] == inf {
-			continue
-		}
-		var live int64
-		for u := range n {
-			if s&(1<<u) != 0 && users[u]&^s != 0 {
-				live += d.Nodes[u].Out
-			}
-		}
-		for v := range n {
-			if s&(1<<v) != 0 || preds[v]&^s != 0 {
-				continue
-			}
-			nd := &d.Nodes[v]
-			p := max(best[s], live+nd.Out+nd.Work)
-			if t := s | 1<<v; p < best[t] {
-				best[t], from[t] = p, int8(v)
-			}
-		}
-	}
 	order := make([]int, n)
 	s := uint32(1<<n - 1)
 	for k := n - 1; k >= 0; k-- {
