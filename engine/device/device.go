@@ -17,7 +17,7 @@ type Buffer interface {
 
 // Stats describes a device's memory at one moment.
 type Stats struct {
-	InUse    int64 // bytes allocated through this Device and not freed
+	InUse    int64 // bytes allocated through this Device, not freed, on the device tier (see Tiered)
 	Peak     int64 // highest InUse since the device was made (or the last ResetPeak)
 	Capacity int64 // bytes the device may hand out in all
 	// DriverUsed is what the driver reports as used on the whole device
@@ -112,17 +112,22 @@ var (
 	ErrUnavailable   = errors.New("device: unavailable")
 )
 
-// OutOfMemoryError says how an allocation did not fit. It wraps
-// ErrOutOfMemory.
+// OutOfMemoryError says how an allocation, or a move to a tier, did not
+// fit. It wraps ErrOutOfMemory.
 type OutOfMemoryError struct {
 	Requested int64
 	InUse     int64
 	Capacity  int64
+	Tier      Tier // where it did not fit: TierDevice for an Alloc
 }
 
 func (e *OutOfMemoryError) Error() string {
-	return fmt.Sprintf("device: out of memory: requested %s with %s of %s in use",
-		FormatBytes(e.Requested), FormatBytes(e.InUse), FormatBytes(e.Capacity))
+	where := ""
+	if e.Tier != TierDevice {
+		where = " (" + e.Tier.String() + " tier)"
+	}
+	return fmt.Sprintf("device: out of memory%s: requested %s with %s of %s in use",
+		where, FormatBytes(e.Requested), FormatBytes(e.InUse), FormatBytes(e.Capacity))
 }
 
 // Unwrap makes errors.Is(err, ErrOutOfMemory) true.

@@ -26,20 +26,27 @@
 // before a node reads it), a [PeakResetter] restarts Peak: the engine
 // resets it when a run starts and reports the device's Peak at the run's
 // end as the run's device peak (Stats.DevicePeakBytes, never below what it
-// sampled after its own allocations).
+// sampled after its own allocations). A [Tiered] device can move a
+// buffer's content to a slower tier ([TierHost], [TierDisk]) and back
+// (Move), keeping the buffer's identity; only the device tier counts in
+// InUse, and the tiers' usage and copies are in [TierStats].
 //
 // # Implementations
 //
 // [Sim], the default, allocates nothing real: it counts bytes against a
 // capacity, poisons freed buffers so double frees and reads of freed
-// buffers are errors, and lists leaks. Package
+// buffers are errors, and lists leaks. [NewTieredSim] adds a host tier and
+// a disk tier (a file per buffer, sparse unless the Sim carries data), with
+// bandwidths for the time copies would take, and a mode where buffers
+// hold real bytes ([Sim.Data]) so round trips can be checked. Package
 // github.com/ebbgraph/ebb/cuda implements the same contract on an NVIDIA
 // GPU (build tag cuda).
 //
 // # Conformance
 //
 // Package devicetest holds the conformance suite; every implementation
-// runs it (devicetest.Run) from its own tests, the CUDA one on a real GPU.
+// runs it (devicetest.Run) from its own tests, the CUDA one on a real GPU;
+// devicetest.RunTiers checks the Tiered contract.
 //
 // Sizes are parsed by [ParseBytes] and printed by [FormatBytes], both in
 // binary units (1 GiB = 2^30 bytes).

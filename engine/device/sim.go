@@ -24,6 +24,7 @@ type Sim struct {
 	allocs   int
 	frees    int
 	closed   bool
+	tiers    *simTiers // nil: the device tier only (NewSim)
 }
 
 // Compile-time checks of the optional interfaces.
@@ -39,6 +40,9 @@ type simBuffer struct {
 	id    uint64
 	bytes int64
 	freed bool
+	tier  Tier
+	data  []byte // its content in Data mode, when on the device or host
+	file  string // its disk file, when on the disk tier
 }
 
 func (b *simBuffer) Bytes() int64 { return b.bytes }
@@ -83,6 +87,9 @@ func (s *Sim) Alloc(ctx context.Context, bytes int64) (Buffer, error) {
 	}
 	s.lastID++
 	b := &simBuffer{sim: s, id: s.lastID, bytes: bytes}
+	if s.tiers != nil && s.tiers.cfg.Data {
+		b.data = make([]byte, bytes)
+	}
 	s.live[b.id] = b
 	s.inUse += bytes
 	s.peak = max(s.peak, s.inUse)
@@ -117,11 +124,18 @@ func (s *Sim) Free(b Buffer) error {
 	return nil
 }
 
-// release marks sb freed and takes it out of the accounting. s.mu is held.
+// release marks sb freed and takes it out of the accounting, from
+// whichever tier it is on. s.mu is held.
 func (s *Sim) release(sb *simBuffer) {
 	sb.freed = true
 	delete(s.live, sb.id)
-	s.inUse -= sb.bytes
+	if s.tiers == nil {
+		s.inUse -= sb.bytes
+		return
+	}
+	s.leave(sb)
+	s.removeFile(sb)
+	sb.data = nil
 }
 
 // Check reports an error wrapping ErrUseAfterFree when b was freed (by
