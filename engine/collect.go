@@ -4,7 +4,6 @@ package engine
 
 import (
 	"maps"
-	"slices"
 
 	"github.com/ebbgraph/ebb/lifetime"
 )
@@ -84,11 +83,7 @@ func (r *run) dropGen(g *generation) {
 		if !ok || n.gen() != g {
 			continue
 		}
-		if n.ext != nil {
-			for _, t := range slices.Clone(n.ext.fwdHeld) {
-				r.releaseFwd(n, t)
-			}
-		}
+		r.dropFwd(n)
 		for _, s := range n.slots {
 			if s != noSlot {
 				r.tr.Discard(s)

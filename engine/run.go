@@ -58,6 +58,8 @@ type run struct {
 	keep      int   // executed ids to keep
 	execHead  int   // next slot of res.Executed once it is a full ring
 	workers   int   // worker goroutines started
+	fwdOps    int64 // forwards and forwarded-output lookups (for tests)
+	fwdSteps  int64 // cells those moved or walked past (for tests)
 
 	timelineOn bool
 }
@@ -96,8 +98,14 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 		}
 	}
 	r.gen = e.cache.beginRun()
+	if runStarted != nil {
+		runStarted(r)
+	}
 	return r
 }
+
+// runStarted, when set (by tests), is handed every new run.
+var runStarted func(*run)
 
 // lookup returns the definition of id as the run sees it, and where an
 // ephemeral node came from (nil for an original node).
