@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"github.com/ebbgraph/ebb/engine"
+	"github.com/ebbgraph/ebb/policy"
 )
 
 // countdown is a loop by tail expansion: while n > 0 it expands into
-// Add(x, 1) and a countdown of n-1 reading it, and forwards its output to
-// that countdown's. Every iteration leaves a forwarded node and a value
-// (kept at levels 0 and 1), as ComfyUI's loops do.
+// Add(x, 1), an Alloc of 16 bytes passing the sum through, and a countdown
+// of n-1 reading the sum, and forwards its output to that countdown's.
+// Every iteration leaves a forwarded node and values (kept at level 0), as
+// ComfyUI's loops do.
 type countdown struct{}
 
 func (countdown) MayExpand() {}
@@ -25,23 +27,28 @@ func (countdown) Run(_ context.Context, c *engine.Call) (engine.Result, error) {
 		return engine.Outputs(c.Inputs["x"]), nil
 	}
 	p := c.NewPrefix()
-	add, next := engine.NodeID(p+"add"), engine.NodeID(p+"next")
+	add, alloc, next := engine.NodeID(p+"add"), engine.NodeID(p+"alloc"), engine.NodeID(p+"next")
 	return engine.Result{Expand: &engine.Expansion{
 		Nodes: engine.Workflow{
-			add:  {Class: "Add", Inputs: map[string]any{"a": c.Inputs["x"], "b": int64(1)}},
-			next: {Class: "Countdown", Inputs: map[string]any{"n": n - 1, "x": engine.Ref{Node: add}}},
+			add:   {Class: "Add", Inputs: map[string]any{"a": c.Inputs["x"], "b": int64(1)}},
+			alloc: {Class: "Alloc", Inputs: map[string]any{"in": engine.Ref{Node: add}, "size": int64(16)}},
+			next:  {Class: "Countdown", Inputs: map[string]any{"n": n - 1, "x": engine.Ref{Node: alloc}}},
 		},
 		Outputs: []any{engine.Ref{Node: next}},
 	}}, nil
 }
 
-// TestForwardChainLinear runs a 1,000-iteration tail-expansion loop at
-// every level and strategy and checks that forwarding did O(1) work per
-// forward and lookup: a forwarder's outputs are not redirected one by one
-// each time the loop goes on (that made loops at levels 0 and 1, which
-// keep every iteration's forwarder, take quadratic time). A node after the
-// loop then links to the loop's first node, through the whole chain.
-func TestForwardChainLinear(t *testing.T) {
+// TestLoopBooks runs a 1,000-iteration tail-expansion loop at every level
+// and strategy, then links to the loop's first node from a node after it
+// (through the whole forward chain), and checks the run's books:
+//   - forwarding did O(1) work per forward and lookup: a forwarder's
+//     outputs are not redirected one by one each time the loop goes on
+//     (that made loops at levels 0 and 1, which keep every iteration's
+//     values, take quadratic time);
+//   - finished iterations were forgotten at every level: the run knows a
+//     few expanded nodes at the end, not thousands;
+//   - level 0 kept every iteration's buffer to the end all the same.
+func TestLoopBooks(t *testing.T) {
 	const n = 1000
 	reg := testRegistry(nil)
 	reg.MustRegister(&engine.NodeType{
@@ -62,7 +69,7 @@ func TestForwardChainLinear(t *testing.T) {
 	for _, pol := range allPolicies {
 		t.Run(fmt.Sprint(pol), func(t *testing.T) {
 			var res *engine.RunResult
-			ops, steps := engine.ForwardWork(func() {
+			books := engine.Books(func() {
 				res, err = e.Run(context.Background(), wf, engine.RunOptions{Policy: &pol})
 			})
 			if err != nil {
@@ -71,10 +78,17 @@ func TestForwardChainLinear(t *testing.T) {
 			if got := res.Outputs["out"]["value"]; len(got) != 1 || got[0] != int64(2*n) {
 				t.Errorf("out shows %v, want [%d]", got, 2*n)
 			}
-			if ops < n || steps > 4*ops {
-				t.Errorf("%d forwards and lookups took %d cell steps: want at least %d, and at most 4 steps each", ops, steps, n)
+			b := books[0]
+			if b.FwdOps < n || b.FwdSteps > 4*b.FwdOps {
+				t.Errorf("%d forwards and lookups took %d cell steps: want at least %d, and at most 4 steps each", b.FwdOps, b.FwdSteps, n)
 			}
-			t.Logf("%d forwards and lookups, %d cell steps", ops, steps)
+			if b.Nodes > 20 || b.Defs > 20 {
+				t.Errorf("the run still knows %d expanded nodes and %d definitions after %d iterations", b.Nodes, b.Defs, n)
+			}
+			if pol.Level == policy.KeepAll && res.Stats.PeakBytes < 16*n {
+				t.Errorf("level 0 peaked at %d bytes: the %d buffers of %d bytes were not all kept", res.Stats.PeakBytes, n, 16)
+			}
+			t.Logf("%+v, peak %d bytes", b, res.Stats.PeakBytes)
 		})
 	}
 }

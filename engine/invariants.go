@@ -155,6 +155,11 @@ func (r *run) checkInvariants() error {
 			use(g.slot).owners++
 		}
 	}
+	if r.kept != nil {
+		for _, s := range r.kept.slots {
+			use(s).owners++
+		}
+	}
 	r.eachNode(func(n *rnode) {
 		if got := holds[n]; got != n.nbind {
 			bad(6, "node %s has %d holds counted, %d found", n.id, n.nbind, got)
@@ -275,6 +280,8 @@ func ownerName(o any) string {
 		return "node " + string(o.id)
 	case *generation:
 		return "expansion of " + o.name()
+	case *keptValues:
+		return "values kept for the run"
 	}
 	return fmt.Sprintf("%T", o)
 }

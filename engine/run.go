@@ -30,6 +30,7 @@ type run struct {
 	nodes map[NodeID]*rnode  // ephemeral nodes the run knows, and original ones validated late
 	late  map[NodeID]*Node   // original nodes validated when an expansion linked to them
 	gens  map[*generation]bool
+	kept  *keptValues // values of collected nodes kept for the run (levels 0 and 1)
 	// targets are the run's explicit targets (nil: every output node).
 	targets map[NodeID]bool
 
@@ -259,6 +260,8 @@ func (r *run) onTrackerError(owner any, err error) {
 		r.internal(o, err)
 	case *generation:
 		r.internal(nil, fmt.Errorf("values of expansion %s: %w", o.name(), err))
+	case *keptValues:
+		r.internal(nil, fmt.Errorf("values kept for the run: %w", err))
 	default:
 		r.internal(nil, err)
 	}
