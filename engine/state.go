@@ -119,7 +119,7 @@ type rnode struct {
 	waitBuf  [1]*rnode
 	slotBuf  [2]lifetime.SlotID
 	blockers int32 // bindings of this node that wait (binding.wait)
-	nbind    int32 // holds on this node: bindings, raw names, forwarders, its own pin
+	nbind    int32 // holds on this node: bindings, raw names, forwarding cells, its own pin
 	pinCount int32 // expanders pinning this node
 	execs    int32
 	mark     uint32
