@@ -81,6 +81,19 @@ func (r *run) dropGen(g *generation) {
 			delete(r.eph, id)
 		}
 	}
+	var kept []any // levels 0 and 1: the live outputs, kept for the run
+	for _, id := range g.ids {
+		if n, ok := r.nodes[id]; ok && n.gen() == g && n.state == stDone {
+			for _, s := range n.slots {
+				if vals, live := r.tr.Values(s); live {
+					kept = append(kept, vals...)
+				}
+			}
+		}
+	}
+	if kept != nil {
+		r.keepValues(kept) // before the discards below, which drop the values
+	}
 	for _, id := range g.ids {
 		n, ok := r.nodes[id]
 		if !ok || n.gen() != g {
@@ -88,13 +101,9 @@ func (r *run) dropGen(g *generation) {
 		}
 		r.dropFwd(n)
 		for _, s := range n.slots {
-			if s == noSlot {
-				continue
+			if s != noSlot {
+				r.tr.Discard(s)
 			}
-			if vals, live := r.tr.Values(s); live && n.state == stDone {
-				r.keepValues(vals) // levels 0 and 1: kept for the run
-			}
-			r.tr.Discard(s)
 		}
 		n.slots = nil
 		delete(r.nodes, id)
@@ -109,7 +118,7 @@ func (r *run) dropGen(g *generation) {
 }
 
 // keptValues owns the outputs of collected nodes that levels 0 and 1 keep
-// until the run ends, each in a slot of its own (Tracker.Keep).
+// until the run ends: one slot (Tracker.Keep) per dropped generation.
 type keptValues struct{ slots []lifetime.SlotID }
 
 // keepValues keeps vals for the rest of the run.
