@@ -267,29 +267,21 @@ func (r *run) bindRaw(n *rnode, b *binding, ref Ref) error {
 // resolve maps a link to the node whose slot holds its value, following
 // forwarded expanders; a forwarded plain literal comes back as lit.
 func (r *run) resolve(ref Ref) (p *rnode, out int, lit any, isLit bool, err error) {
-	for {
-		p, err = r.node(ref.Node)
-		if err != nil {
-			if _, _, ok := r.lookup(ref.Node); !ok && wasEphemeral(ref.Node) {
-				err = fmt.Errorf("%w: %q", ErrCollected, ref.Node)
-			}
-			return nil, 0, nil, false, err
+	p, err = r.node(ref.Node)
+	if err != nil {
+		if _, _, ok := r.lookup(ref.Node); !ok && wasEphemeral(ref.Node) {
+			err = fmt.Errorf("%w: %q", ErrCollected, ref.Node)
 		}
-		if nout := len(p.typ.Schema.Outputs); ref.Out < 0 || ref.Out >= nout {
-			return nil, 0, nil, false, fmt.Errorf("%w: [%q, %d] (class %s has %d outputs)", ErrBadOutput, ref.Node, ref.Out, p.def.Class, nout)
-		}
-		if p.state != stForwarded {
-			return p, ref.Out, nil, false, nil
-		}
-		switch item := p.fwded()[ref.Out].(type) {
-		case Ref:
-			ref = item
-		case ownSlot:
-			return p, ref.Out, nil, false, nil
-		default:
-			return nil, 0, item, true, nil
-		}
+		return nil, 0, nil, false, err
 	}
+	if nout := len(p.typ.Schema.Outputs); ref.Out < 0 || ref.Out >= nout {
+		return nil, 0, nil, false, fmt.Errorf("%w: [%q, %d] (class %s has %d outputs)", ErrBadOutput, ref.Node, ref.Out, p.def.Class, nout)
+	}
+	if p.state != stForwarded {
+		return p, ref.Out, nil, false, nil
+	}
+	p, out, lit, isLit = r.followFwd(p, ref.Out)
+	return p, out, lit, isLit, nil
 }
 
 // wasEphemeral reports whether id looks like an expansion id (it has a dot

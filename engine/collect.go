@@ -4,9 +4,9 @@ package engine
 
 import (
 	"maps"
-	"slices"
 
 	"github.com/ebbgraph/ebb/lifetime"
+	"github.com/ebbgraph/ebb/policy"
 )
 
 // generation is the set of nodes one expansion added. Its definitions are
@@ -31,7 +31,9 @@ type generation struct {
 func (g *generation) name() string { return string(g.parent) }
 
 // maybeCollect marks a finished ephemeral node and drops its generation
-// once all of it is finished.
+// once all of it is finished. At levels 0 and 1 a node whose outputs are
+// live but that nothing holds, waits for or pins is finished too: the run
+// keeps its values (see dropGen), not the node.
 func (r *run) maybeCollect(n *rnode) {
 	if n.info == nil || n.finished || n.nbind > 0 || len(n.waiters) > 0 || n.pinCount > 0 || (n.ext != nil && len(n.ext.pins) > 0) {
 		return
@@ -39,7 +41,7 @@ func (r *run) maybeCollect(n *rnode) {
 	switch n.state {
 	case stIdle, stDone:
 		for _, s := range n.slots {
-			if r.tr.State(s) == lifetime.Live || r.tr.Pinned(s) {
+			if r.tr.Pinned(s) || r.tr.State(s) == lifetime.Live && r.pol.Level == policy.ReleaseDead {
 				return
 			}
 		}
@@ -79,16 +81,25 @@ func (r *run) dropGen(g *generation) {
 			delete(r.eph, id)
 		}
 	}
+	var kept []any // levels 0 and 1: the live outputs, kept for the run
+	for _, id := range g.ids {
+		if n, ok := r.nodes[id]; ok && n.gen() == g && n.state == stDone {
+			for _, s := range n.slots {
+				if vals, live := r.tr.Values(s); live {
+					kept = append(kept, vals...)
+				}
+			}
+		}
+	}
+	if kept != nil {
+		r.keepValues(kept) // before the discards below, which drop the values
+	}
 	for _, id := range g.ids {
 		n, ok := r.nodes[id]
 		if !ok || n.gen() != g {
 			continue
 		}
-		if n.ext != nil {
-			for _, t := range slices.Clone(n.ext.fwdHeld) {
-				r.releaseFwd(n, t)
-			}
-		}
+		r.dropFwd(n)
 		for _, s := range n.slots {
 			if s != noSlot {
 				r.tr.Discard(s)
@@ -104,6 +115,18 @@ func (r *run) dropGen(g *generation) {
 		g.slot = noSlot
 		delete(r.gens, g)
 	}
+}
+
+// keptValues owns the outputs of collected nodes that levels 0 and 1 keep
+// until the run ends: one slot (Tracker.Keep) per dropped generation.
+type keptValues struct{ slots []lifetime.SlotID }
+
+// keepValues keeps vals for the rest of the run.
+func (r *run) keepValues(vals []any) {
+	if r.kept == nil {
+		r.kept = &keptValues{}
+	}
+	r.kept.slots = append(r.kept.slots, r.tr.Keep(r.kept, vals))
 }
 
 // writeEph makes r.eph safe to change: a map handed to a worker is copied

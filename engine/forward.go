@@ -4,7 +4,6 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/ebbgraph/ebb/lifetime"
 )
@@ -69,13 +68,10 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 				continue
 			}
 			var err error
-			switch item := n.fwded()[b.out].(type) {
-			case Ref:
-				err = r.bindLink(c, b, item)
-			case ownSlot:
-				err = r.bindSlot(c, b, n, b.out)
-			default:
-				b.src, b.lit, b.lazy = nil, item, false
+			if p, out, lit, isLit := r.followFwd(n, b.out); isLit {
+				b.src, b.lit, b.lazy = nil, lit, false
+			} else {
+				err = r.bindSlot(c, b, p, out)
 			}
 			if err != nil {
 				return fmt.Errorf("node %s input %q: %w", c.id, b.name, err)
@@ -107,21 +103,44 @@ func (r *run) forward(n *rnode, items []any, ui map[string][]any) error {
 // noSlots backs the slots of forwarded nodes that keep none.
 var noSlots = [8]lifetime.SlotID{noSlot, noSlot, noSlot, noSlot, noSlot, noSlot, noSlot, noSlot}
 
-// setForward records where n's outputs come from, resolved to the end of
-// any chain of forwards, and holds those nodes (so they are not collected
-// while n may still be linked to). A literal output that holds device
-// values gets a slot of n's own (kept while n lives: a re-execution
-// downstream may resolve through n again). Nodes that forwarded to n are
-// redirected to n's targets, so chains never grow: a loop of any length is
-// one hop. It returns n's new slots.
+// fwdCell is where forwarded outputs lead: a node of a union-find forest.
+// A root names the slot that holds the value (node, out), is registered
+// as node.ext.in[out] and holds node (so it is not collected under the
+// forwarders), or is a plain literal (node nil). Other cells lead to a
+// root through parent. Forwarders whose outputs lead to the same slot
+// share cells, so when that slot's node forwards in turn, moving its
+// cells redirects all of them at once: a loop of any length costs O(1)
+// per iteration, at every level, however many earlier forwarders live.
+type fwdCell struct {
+	parent *fwdCell
+	node   *rnode // a root's node; nil for a literal root (or a dead cell)
+	out    int
+	lit    any   // a literal root's value
+	refs   int32 // forwarded outputs (rnodeExt.fwd) and child cells that lead here
+}
+
+// dest is where one forwarded output goes: n's own slot, the slot out of
+// node, or the literal lit (node nil).
+type dest struct {
+	own  bool
+	node *rnode
+	out  int
+	lit  any
+}
+
+// setForward records where n's outputs come from, holds what they lead to
+// and returns n's new slots. A literal output that holds device values
+// gets a slot of n's own (kept while n lives: a re-execution downstream
+// may resolve through n again). The cells of forwarders that led to n's
+// slots move on to where n's outputs now lead.
 func (r *run) setForward(n *rnode, items []any) ([]lifetime.SlotID, error) {
-	fwd := make([]any, len(items))
-	n.x().fwd = fwd
+	dests := make([]dest, len(items))
 	var kept []lifetime.SlotID
 	for i, item := range items {
+		d := &dests[i]
 		ref, isRef := item.(Ref)
 		if !isRef {
-			fwd[i] = item
+			d.lit = item
 			if hasResource(item) {
 				if kept == nil {
 					kept = make([]lifetime.SlotID, len(items))
@@ -130,7 +149,7 @@ func (r *run) setForward(n *rnode, items []any) ([]lifetime.SlotID, error) {
 					}
 				}
 				kept[i] = r.tr.Keep(n, []any{item})
-				fwd[i] = ownSlot{}
+				d.own, d.lit = true, nil
 			}
 			continue
 		}
@@ -139,37 +158,34 @@ func (r *run) setForward(n *rnode, items []any) ([]lifetime.SlotID, error) {
 			return nil, fmt.Errorf("expansion output %d: %w", i, err)
 		}
 		if isLit {
-			fwd[i] = lit
+			d.lit = lit
 			continue
 		}
-		fwd[i] = Ref{Node: p.id, Out: out}
-		r.holdFwd(n, p)
+		d.node, d.out = p, out
 	}
-	from := n.x().fwdFrom
-	n.x().fwdFrom = nil
-	for _, f := range from {
-		still := false
-		for i, item := range f.fwded() {
-			ref, ok := item.(Ref)
-			if !ok || ref.Node != n.id {
-				continue
-			}
-			if _, own := fwd[ref.Out].(ownSlot); own {
-				still = true // f reads n's own slot
-				continue
-			}
-			f.fwded()[i] = fwd[ref.Out]
-			if t, ok := fwd[ref.Out].(Ref); ok {
-				tn, _ := r.node(t.Node)
-				r.holdFwd(f, tn)
+	r.fwdOps++
+	if n.ext != nil {
+		for j, c := range n.ext.in {
+			if c != nil && j < len(dests) && !dests[j].own {
+				r.fwdSteps++
+				r.moveCell(n, c, dests[j])
 			}
 		}
-		if still {
-			n.x().fwdFrom = append(n.x().fwdFrom, f)
-		} else {
-			r.releaseFwd(f, n)
+	}
+	fwd := make([]any, len(items))
+	for i, d := range dests {
+		switch {
+		case d.own:
+			fwd[i] = ownSlot{}
+		case d.node != nil:
+			c := r.cellAt(d.node, d.out)
+			c.refs++
+			fwd[i] = c
+		default:
+			fwd[i] = d.lit
 		}
 	}
+	n.x().fwd = fwd
 	if kept == nil {
 		if len(items) <= len(noSlots) {
 			return noSlots[:len(items):len(items)], nil
@@ -182,27 +198,116 @@ func (r *run) setForward(n *rnode, items []any) ([]lifetime.SlotID, error) {
 	return kept, nil
 }
 
-// holdFwd makes forwarder f hold target t once.
-func (r *run) holdFwd(f, t *rnode) {
-	if slices.Contains(f.x().fwdHeld, t) {
-		return
+// moveCell makes c, the root registered at n's slot c.out, lead to d
+// instead: it becomes d's root (or a literal) when d's slot has none,
+// else a child of that root. n loses the hold c had on it.
+func (r *run) moveCell(n *rnode, c *fwdCell, d dest) {
+	n.ext.in[c.out] = nil
+	switch {
+	case d.node == nil:
+		c.node, c.lit = nil, d.lit
+	case d.node.ext != nil && d.out < len(d.node.ext.in) && d.node.ext.in[d.out] != nil:
+		root := d.node.ext.in[d.out]
+		root.refs++
+		c.node, c.parent = nil, root
+	default:
+		c.node, c.out = d.node, d.out
+		r.register(c)
 	}
-	f.x().fwdHeld = append(f.x().fwdHeld, t)
-	t.x().fwdFrom = append(t.x().fwdFrom, f)
-	r.hold(t)
+	r.unhold(n)
 }
 
-// releaseFwd drops f's hold on t.
-func (r *run) releaseFwd(f, t *rnode) {
-	i := slices.Index(f.x().fwdHeld, t)
-	if i < 0 {
+// register makes root c the cell of its node's slot c.out and holds the
+// node.
+func (r *run) register(c *fwdCell) {
+	x := c.node.x()
+	if x.in == nil {
+		x.in = make([]*fwdCell, len(c.node.typ.Schema.Outputs))
+	}
+	x.in[c.out] = c
+	r.hold(c.node)
+}
+
+// cellAt returns the root cell of p's slot out, making it (and holding p)
+// if there is none. The caller counts its reference.
+func (r *run) cellAt(p *rnode, out int) *fwdCell {
+	if p.ext != nil && out < len(p.ext.in) && p.ext.in[out] != nil {
+		return p.ext.in[out]
+	}
+	c := &fwdCell{node: p, out: out}
+	r.register(c)
+	return c
+}
+
+// find returns c's root, pointing the cells on the way at it.
+func (r *run) find(c *fwdCell) *fwdCell {
+	r.fwdOps++
+	root := c
+	for root.parent != nil {
+		root = root.parent
+		r.fwdSteps++
+	}
+	for c.parent != nil && c.parent != root {
+		next := c.parent
+		c.parent = root
+		root.refs++
+		r.decCell(next) // never the root's last reference: c holds one
+		c = next
+	}
+	return root
+}
+
+// decCell drops one reference to c. A cell nothing leads to any more
+// drops its own reference to its parent, or, as a root, its hold.
+func (r *run) decCell(c *fwdCell) {
+	for {
+		if c.refs--; c.refs > 0 {
+			return
+		}
+		if p := c.parent; p != nil {
+			c.parent = nil
+			c = p
+			continue
+		}
+		c.lit = nil
+		if t := c.node; t != nil {
+			c.node = nil
+			t.ext.in[c.out] = nil
+			r.unhold(t)
+		}
 		return
 	}
-	f.x().fwdHeld = slices.Delete(f.x().fwdHeld, i, i+1)
-	if j := slices.Index(t.x().fwdFrom, f); j >= 0 {
-		t.x().fwdFrom = slices.Delete(t.x().fwdFrom, j, j+1)
+}
+
+// followFwd returns where forwarded p's output out leads: a node's slot,
+// or a literal.
+func (r *run) followFwd(p *rnode, out int) (q *rnode, qout int, lit any, isLit bool) {
+	switch item := p.fwded()[out].(type) {
+	case *fwdCell:
+		root := r.find(item)
+		if root.node == nil {
+			return nil, 0, root.lit, true
+		}
+		return root.node, root.out, nil, false
+	case ownSlot:
+		return p, out, nil, false
+	default:
+		return nil, 0, item, true
 	}
-	r.unhold(t)
+}
+
+// dropFwd drops forwarded n's references to its cells (n is collected).
+func (r *run) dropFwd(n *rnode) {
+	if n.ext == nil {
+		return
+	}
+	fwd := n.ext.fwd
+	n.ext.fwd = nil
+	for _, item := range fwd {
+		if c, ok := item.(*fwdCell); ok {
+			r.decCell(c)
+		}
+	}
 }
 
 // await makes n wait for its subgraphs' result links, then resolve.

@@ -104,8 +104,10 @@ func (r *run) checkInvariants() error {
 			use(n.ext.sub.slot).owners++
 		}
 		if n.ext != nil {
-			for _, t := range n.ext.fwdHeld {
-				holds[t]++
+			for _, c := range n.ext.in {
+				if c != nil {
+					holds[n]++
+				}
 			}
 		}
 		if n.pinHeld {
@@ -145,9 +147,17 @@ func (r *run) checkInvariants() error {
 			bad(1, "potential node %s is held by nothing", n.id)
 		}
 	})
+	if e := r.checkCells(); e != nil && err == nil {
+		err = e
+	}
 	for g := range r.gens {
 		if g.slot != noSlot {
 			use(g.slot).owners++
+		}
+	}
+	if r.kept != nil {
+		for _, s := range r.kept.slots {
+			use(s).owners++
 		}
 	}
 	r.eachNode(func(n *rnode) {
@@ -186,6 +196,71 @@ func (r *run) checkInvariants() error {
 	return err
 }
 
+// checkCells checks the forwarding cells: every cell a forwarded output
+// leads to reaches a root that is a literal or registered at its node's
+// slot, and each cell counts exactly the outputs and cells that lead to it.
+func (r *run) checkCells() error {
+	refs := map[*fwdCell]int32{}
+	var todo []*fwdCell
+	visit := func(c *fwdCell) {
+		if _, seen := refs[c]; !seen {
+			todo = append(todo, c)
+		}
+		refs[c]++
+	}
+	var err error
+	r.eachNode(func(n *rnode) {
+		if n.ext == nil {
+			return
+		}
+		for _, item := range n.ext.fwd {
+			if c, ok := item.(*fwdCell); ok {
+				visit(c)
+			}
+		}
+		for out, c := range n.ext.in {
+			if c != nil && (c.node != n || c.out != out || c.parent != nil) && err == nil {
+				err = fmt.Errorf("invariant 6: node %s registers a cell of output %d that is not its root", n.id, out)
+			}
+			if c != nil {
+				if _, seen := refs[c]; !seen {
+					refs[c] = 0
+					todo = append(todo, c)
+				}
+			}
+		}
+	})
+	for len(todo) > 0 {
+		c := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		switch {
+		case c.parent != nil:
+			visit(c.parent)
+		case c.node != nil:
+			if x := c.node.ext; (x == nil || c.out >= len(x.in) || x.in[c.out] != c) && err == nil {
+				err = fmt.Errorf("invariant 6: a forwarded output leads to output %d of %s, which does not register it", c.out, c.node.id)
+			}
+			if !r.known(c.node) && err == nil {
+				err = fmt.Errorf("invariant 6: a forwarded output leads to %s, which the run no longer knows", c.node.id)
+			}
+		}
+	}
+	for c, n := range refs {
+		if n != c.refs && err == nil {
+			err = fmt.Errorf("invariant 6: a forwarding cell counts %d references, %d found", c.refs, n)
+		}
+	}
+	return err
+}
+
+// known reports whether the run knows n (it was not collected).
+func (r *run) known(n *rnode) bool {
+	if !n.eph() {
+		return true
+	}
+	return r.nodes[n.id] == n
+}
+
 // checkScratch is checkInvariants' memory, kept between checks.
 type checkScratch struct {
 	uses    []slotUse // by slot id
@@ -205,6 +280,8 @@ func ownerName(o any) string {
 		return "node " + string(o.id)
 	case *generation:
 		return "expansion of " + o.name()
+	case *keptValues:
+		return "values kept for the run"
 	}
 	return fmt.Sprintf("%T", o)
 }

@@ -211,9 +211,9 @@ func (r *run) pinNode(p *rnode) {
 
 // pinForwardTargets pins, for forwarded p, the nodes its Refs lead to.
 func (r *run) pinForwardTargets(p *rnode) {
-	for _, item := range p.fwded() {
-		if ref, ok := item.(Ref); ok {
-			if t, _, _, isLit, err := r.resolve(ref); err == nil && !isLit {
+	for out, item := range p.fwded() {
+		if _, ok := item.(*fwdCell); ok {
+			if t, _, _, isLit := r.followFwd(p, out); !isLit {
 				r.pinNode(t)
 				p.x().pinFwd = append(p.x().pinFwd, t)
 			}

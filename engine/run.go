@@ -30,6 +30,7 @@ type run struct {
 	nodes map[NodeID]*rnode  // ephemeral nodes the run knows, and original ones validated late
 	late  map[NodeID]*Node   // original nodes validated when an expansion linked to them
 	gens  map[*generation]bool
+	kept  *keptValues // values of collected nodes kept for the run (levels 0 and 1)
 	// targets are the run's explicit targets (nil: every output node).
 	targets map[NodeID]bool
 
@@ -61,6 +62,8 @@ type run struct {
 	keep      int   // executed ids to keep
 	execHead  int   // next slot of res.Executed once it is a full ring
 	workers   int   // worker goroutines started
+	fwdOps    int64 // forwards and forwarded-output lookups (for tests)
+	fwdSteps  int64 // cells those moved or walked past (for tests)
 
 	timelineOn bool
 	segSim     segSim   // the memory order's scratch
@@ -103,8 +106,14 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 		}
 	}
 	r.gen = e.cache.beginRun()
+	if runStarted != nil {
+		runStarted(r)
+	}
 	return r
 }
+
+// runStarted, when set (by tests), is handed every new run.
+var runStarted func(*run)
 
 // lookup returns the definition of id as the run sees it, and where an
 // ephemeral node came from (nil for an original node).
@@ -258,6 +267,8 @@ func (r *run) onTrackerError(owner any, err error) {
 		r.internal(o, err)
 	case *generation:
 		r.internal(nil, fmt.Errorf("values of expansion %s: %w", o.name(), err))
+	case *keptValues:
+		r.internal(nil, fmt.Errorf("values kept for the run: %w", err))
 	default:
 		r.internal(nil, err)
 	}

@@ -119,7 +119,7 @@ type rnode struct {
 	waitBuf  [1]*rnode
 	slotBuf  [2]lifetime.SlotID
 	blockers int32 // bindings of this node that wait (binding.wait)
-	nbind    int32 // holds on this node: bindings, raw names, forwarders, its own pin
+	nbind    int32 // holds on this node: bindings, raw names, forwarding cells, its own pin
 	pinCount int32 // expanders pinning this node
 	execs    int32
 	mark     uint32
@@ -149,11 +149,10 @@ const noSlot lifetime.SlotID = -1
 type rnodeExt struct {
 	requested   map[string]bool // lazy inputs asked for
 	lazyBinders []*rnode        // bindings to n that do not wait: forward must find them
-	fwd         []any           // forwarded outputs, per slot: Ref, literal, or ownSlot
+	fwd         []any           // forwarded outputs, per slot: *fwdCell, literal, or ownSlot
+	in          []*fwdCell      // per slot, the root cell forwarded outputs lead to (it holds n); nil if none
 	pins        []*rnode        // nodes this pending expander pins
 	pinFwd      []*rnode        // nodes pinned on this forwarded node's behalf
-	fwdHeld     []*rnode        // nodes this forwarded node's outputs come from (held)
-	fwdFrom     []*rnode        // forwarded nodes whose outputs come from this node
 	sub         *subgraphWait   // an awaiting node's expansion results
 }
 

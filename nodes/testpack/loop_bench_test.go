@@ -8,20 +8,44 @@ import (
 
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/nodes/testpack"
+	"github.com/ebbgraph/ebb/policy"
 )
 
-// forLoopWorkflow counts an INT up by one, n times, with ComfyUI's for loop.
-func forLoopWorkflow(n int64) engine.Workflow {
+// forLoopWorkflow counts an INT up by one from start, n times, with
+// ComfyUI's for loop. With probe, the count goes through a BenchHeapProbe
+// in the loop body.
+func forLoopWorkflow(n, start int64, probe bool) engine.Workflow {
 	ref := func(id string, out int) engine.Ref { return engine.Ref{Node: engine.NodeID(id), Out: out} }
-	return engine.Workflow{
-		"open":  {Class: "TestForLoopOpen", Inputs: map[string]any{"remaining": n, "initial_value1": int64(0)}},
+	wf := engine.Workflow{
+		"open":  {Class: "TestForLoopOpen", Inputs: map[string]any{"remaining": n, "initial_value1": start}},
 		"inc":   {Class: "TestIntMathOperation", Inputs: map[string]any{"operation": "add", "a": ref("open", 2), "b": int64(1)}},
 		"close": {Class: "TestForLoopClose", Inputs: map[string]any{"flow_control": ref("open", 0), "initial_value1": ref("inc", 0)}},
 		"out":   {Class: "BenchOut", Inputs: map[string]any{"value": ref("close", 0)}},
 	}
+	if probe {
+		wf["probe"] = &engine.Node{Class: "BenchHeapProbe", Inputs: map[string]any{"value": ref("inc", 0)}}
+		wf["close"].Inputs["initial_value1"] = ref("probe", 0)
+	}
+	return wf
 }
 
-func loopEngine(b *testing.B) *engine.Engine {
+// heapProbe samples the live heap (after GC) when the loop count it passes
+// through is a multiple of every, keeping the largest sample. Nodes run on
+// one worker at a time (Parallelism 1), so it needs no lock.
+type heapProbe struct {
+	every int64
+	max   uint64
+}
+
+func (p *heapProbe) Run(_ context.Context, c *engine.Call) (engine.Result, error) {
+	v := c.Inputs["value"]
+	if i, ok := v.(int64); ok && p.every > 0 && i%p.every == 0 {
+		p.max = max(p.max, heapAfterGC())
+	}
+	return engine.Outputs(v), nil
+}
+
+func loopEngine(b *testing.B, probe *heapProbe) *engine.Engine {
 	reg := testpack.Registry()
 	reg.MustRegister(&engine.NodeType{
 		Class:  "BenchOut",
@@ -29,6 +53,14 @@ func loopEngine(b *testing.B) *engine.Engine {
 		Runner: engine.RunFunc(func(_ context.Context, c *engine.Call) (engine.Result, error) {
 			return engine.Result{UI: map[string][]any{"value": {c.Inputs["value"]}}}, nil
 		}),
+	})
+	reg.MustRegister(&engine.NodeType{
+		Class: "BenchHeapProbe",
+		Schema: engine.Schema{
+			Inputs:  []engine.InputSpec{{Name: "value", Type: "*"}},
+			Outputs: []engine.OutputSpec{{Name: "value", Type: "*"}},
+		},
+		Runner: probe,
 	})
 	e, err := engine.New(engine.Options{Registry: reg, Parallelism: 1})
 	if err != nil {
@@ -46,29 +78,50 @@ func heapAfterGC() uint64 {
 }
 
 // BenchmarkForLoop runs ComfyUI's for loop for 1,000 and 100,000
-// iterations with the default options (classic cache, level 2, auto) and
-// reports the live heap after the run (heap-B, after GC, with the engine
-// alive and the result dropped), how much of it the run added (retained-B)
-// and the time per iteration. Finished iterations must not pile up: heap-B
-// at 1e5 stays within 2x of 1e3.
+// iterations at release levels 0, 1 and 2 (classic cache, strategy auto;
+// each run counts from another start, so no run is a cache hit) and
+// reports the time per iteration, the live heap after the runs (heap-B,
+// after GC, with the engine alive and the results dropped) and how much of
+// it the runs added (retained-B), and the largest live heap during a run
+// (heap-during-B: one more run, untimed, on a fresh engine, whose loop body
+// samples the heap after GC ten times). Finished iterations must not pile
+// up: at level 2 both heaps at 1e5 stay within 2x of 1e3; at levels 0 and
+// 1 only the kept values themselves may grow.
 func BenchmarkForLoop(b *testing.B) {
-	for _, n := range []int64{1_000, 100_000} {
-		b.Run(fmt.Sprintf("iterations=%d", n), func(b *testing.B) {
-			wf := forLoopWorkflow(n)
-			e := loopEngine(b)
-			base := heapAfterGC()
-			var retained uint64
-			for b.Loop() {
-				res, err := e.Run(context.Background(), wf, engine.RunOptions{})
-				if err != nil || res.Outputs["out"]["value"][0] != n {
+	for _, level := range []policy.Level{policy.KeepAll, policy.ReleaseUnreferenced, policy.ReleaseDead} {
+		for _, n := range []int64{1_000, 100_000} {
+			b.Run(fmt.Sprintf("level=%d/iterations=%d", level, n), func(b *testing.B) {
+				pol := policy.Default()
+				pol.Level = level
+				opts := engine.RunOptions{Policy: &pol}
+				e := loopEngine(b, &heapProbe{})
+				base := heapAfterGC()
+				start := int64(0)
+				for b.Loop() {
+					start++
+					res, err := e.Run(context.Background(), forLoopWorkflow(n, start, false), opts)
+					if err != nil || res.Outputs["out"]["value"][0] != start+n {
+						b.Fatalf("%v %v", err, res.Outputs["out"])
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/iteration")
+				retained := heapAfterGC()
+				b.ReportMetric(float64(retained), "heap-B")
+				b.ReportMetric(float64(int64(retained)-int64(base)), "retained-B")
+
+				if err := e.Close(); err != nil {
+					b.Fatal(err)
+				}
+				probe := &heapProbe{every: n / 10}
+				pe := loopEngine(b, probe)
+				if res, err := pe.Run(context.Background(), forLoopWorkflow(n, 0, true), opts); err != nil || res.Outputs["out"]["value"][0] != n {
 					b.Fatalf("%v %v", err, res.Outputs["out"])
 				}
-				res = nil
-				retained = heapAfterGC()
-			}
-			b.ReportMetric(float64(retained), "heap-B")
-			b.ReportMetric(float64(int64(retained)-int64(base)), "retained-B")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/iteration")
-		})
+				if err := pe.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(probe.max), "heap-during-B")
+			})
+		}
 	}
 }
