@@ -135,6 +135,71 @@ func (v *validator) check(n *vnode) {
 	}
 }
 
+// CoerceLiterals converts in place the literal inputs of wf that
+// validation would convert: a literal of a declared input to the input's
+// type (a FLOAT written 1 becomes float64 1, an INT written "5" int64 5)
+// and Literal wrappers unwrapped. Validation then has nothing to convert,
+// so a run shares wf's nodes instead of copying each node it converts.
+// Literals that do not convert, and nodes of classes reg does not have,
+// are left for validation to report. It changes the nodes' input maps:
+// call it only on a workflow nothing else reads, before running it.
+func CoerceLiterals(reg *Registry, wf Workflow) {
+	var lastClass string
+	var t *NodeType
+	for _, n := range wf {
+		if n == nil {
+			continue
+		}
+		if n.Class != lastClass || t == nil {
+			lastClass = n.Class
+			t, _ = reg.Lookup(n.Class)
+		}
+		if t == nil || len(n.Inputs) == 0 {
+			continue
+		}
+		declared := 0
+		for i := range t.Schema.Inputs {
+			in := &t.Schema.Inputs[i]
+			if in.Hidden != NotHidden {
+				continue
+			}
+			raw, ok := n.Inputs[in.Name]
+			if !ok {
+				continue
+			}
+			declared++
+			if _, isLink := raw.(Ref); isLink {
+				continue
+			}
+			lit, unwrapped := unwrapLiteral(raw)
+			if val, changed, err := coerce(in.Type, lit); err == nil && (unwrapped || changed) {
+				n.Inputs[in.Name] = val
+			}
+		}
+		if declared == len(n.Inputs) {
+			continue
+		}
+		for name, raw := range n.Inputs { // undeclared and hidden: only unwrapped
+			if _, ok := raw.(Literal); !ok || isDeclared(t, name) {
+				continue
+			}
+			if val, ok := unwrapLiteral(raw); ok {
+				n.Inputs[name] = val
+			}
+		}
+	}
+}
+
+// isDeclared says whether t declares input name (not hidden).
+func isDeclared(t *NodeType, name string) bool {
+	for i := range t.Schema.Inputs {
+		if in := &t.Schema.Inputs[i]; in.Name == name && in.Hidden == NotHidden {
+			return true
+		}
+	}
+	return false
+}
+
 // checkUndeclared checks the inputs n sets that its class does not
 // declare (or declares hidden): links must resolve; literals are only
 // unwrapped.

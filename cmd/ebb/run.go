@@ -123,6 +123,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	for _, wf := range workflows {
+		engine.CoerceLiterals(reg, wf) // ours alone: validation need not copy nodes
+	}
 	dev, err := openDevice(spec, capacity)
 	if err != nil {
 		return err
