@@ -48,13 +48,17 @@ func readFile(path string, maxSize int64) ([]byte, error) {
 			"%s: larger than the --max-file-size cap of %s (raise it with --max-file-size, or remove it with 0)", path, formatBytes(maxSize))}
 	}
 	var r io.Reader = f
+	size := int64(-1) // a regular file's size, read at once
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
 	if maxSize > 0 {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxSize {
+		if size > maxSize {
 			return nil, tooLarge()
 		}
 		r = io.LimitReader(f, maxSize+1)
 	}
-	data, err := io.ReadAll(r)
+	data, err := readAll(r, size)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
@@ -62,6 +66,28 @@ func readFile(path string, maxSize int64) ([]byte, error) {
 		return nil, tooLarge()
 	}
 	return bytes.TrimPrefix(data, []byte(utf8BOM)), nil
+}
+
+// readAll is io.ReadAll into one buffer of size+1 bytes when size is
+// known (not negative), so that a big file is not copied as it grows.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size >= 1<<40 {
+		return io.ReadAll(r)
+	}
+	data := make([]byte, 0, size+1) // +1: the read that finds the end
+	for {
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+		if len(data) == cap(data) { // the file grew
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }
 
 func decodeWorkflow(name string, data []byte) (engine.Workflow, error) {
