@@ -17,7 +17,11 @@
 # Environment: COUNT (default 5), BENCHTIME (go test -benchtime, default
 # 1s), CLI_NODES (default "20000 200000 1000000"), ONLY (a regular
 # expression: run only the BENCHES entries and CLI sizes whose line
-# matches, e.g. ONLY=Decode), RAW (a file to keep the raw output in).
+# matches, e.g. ONLY=Decode), RAW (a file to keep the raw output in), BASE
+# (another checkout of ebb, e.g. a `git worktree add` of main: every
+# benchmark then runs there too, alternating with this tree run by run so
+# that both see the same load, and a before/after table is added; RAW
+# then keeps this tree's lines and RAW.base the other's).
 # Progress goes to stderr, the tables to stdout. Workflows and binaries go
 # to a temporary directory, removed at the end.
 set -euo pipefail
@@ -54,23 +58,48 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 raw=$tmp/raw.txt
 : >"$raw"
+: >"$raw.base"
 
 if [ ! -x /usr/bin/time ]; then
   echo "bench.sh: /usr/bin/time is missing (apt-get install time)" >&2
   exit 1
 fi
+root=$PWD
+trees=("$root")
+if [ -n "${BASE:-}" ]; then
+  base=$(cd "$BASE" && pwd)
+  trees=("$base" "$root")
+fi
+# tag names a tree's output: "base" for BASE, "new" for this one.
+tag() { if [ "$1" = "$root" ]; then echo new; else echo base; fi; }
+out() { if [ "$1" = "$root" ]; then echo "$raw"; else echo "$raw.base"; fi; }
+
 go build -o "$tmp/benchtab" ./scripts/benchtab
-go build -o "$tmp/ebb" ./cmd/ebb
+for t in "${trees[@]}"; do
+  (cd "$t" && go build -o "$tmp/ebb.$(tag "$t")" ./cmd/ebb)
+done
+
+# With BASE, each round runs every tree once (count 1); without, one round
+# of count $count.
+rounds=1 per=$count
+if [ ${#trees[@]} -gt 1 ]; then
+  rounds=$count per=1
+fi
 
 for entry in "${BENCHES[@]}"; do
   if [ -n "$only" ] && ! grep -qE -- "$only" <<<"$entry"; then
     continue
   fi
   read -r pkg pattern <<<"$entry"
-  echo "== go test -bench '$pattern' $pkg (count $count)" >&2
-  # EBB_DEBUG=0: no invariant checks in test binaries outside engine (the
-  # engine's benchmarks turn them off themselves).
-  EBB_DEBUG=0 go test -run '^$' -bench "$pattern" -benchmem -count "$count" -benchtime "$benchtime" -timeout 0 "$pkg" | tee -a "$raw" >&2
+  for round in $(seq "$rounds"); do
+    for t in "${trees[@]}"; do
+      echo "== $(tag "$t"): go test -bench '$pattern' $pkg (count $per, round $round of $rounds)" >&2
+      # EBB_DEBUG=0: no invariant checks in test binaries outside engine
+      # (the engine's benchmarks turn them off themselves).
+      (cd "$t" && EBB_DEBUG=0 go test -run '^$' -bench "$pattern" -benchmem -count "$per" -benchtime "$benchtime" -timeout 0 "$pkg") |
+        tee -a "$(out "$t")" >&2
+    done
+  done
 done
 
 for n in $cli_nodes; do
@@ -82,17 +111,22 @@ for n in $cli_nodes; do
   nodes=$((n + 2))
   echo "== ebb run --json chain of $nodes nodes ($(wc -c <"$wf") bytes; count $count)" >&2
   for _ in $(seq "$count"); do
-    /usr/bin/time -v "$tmp/ebb" run --json "$wf" >"$tmp/out.json" 2>"$tmp/time.txt" || {
-      cat "$tmp/time.txt" >&2
-      exit 1
-    }
-    "$tmp/benchtab" timev "BenchmarkEbbRun/nodes=$n" "$nodes" <"$tmp/time.txt" | tee -a "$raw" >&2
+    for t in "${trees[@]}"; do
+      /usr/bin/time -v "$tmp/ebb.$(tag "$t")" run --json "$wf" >"$tmp/out.json" 2>"$tmp/time.txt" || {
+        cat "$tmp/time.txt" >&2
+        exit 1
+      }
+      "$tmp/benchtab" timev "BenchmarkEbbRun/nodes=$n" "$nodes" <"$tmp/time.txt" | tee -a "$(out "$t")" >&2
+    done
   done
   rm -f "$wf"
 done
 
 if [ -n "${RAW:-}" ]; then
   cp "$raw" "$RAW"
+  if [ -n "${BASE:-}" ]; then
+    cp "$raw.base" "$RAW.base"
+  fi
 fi
 
 echo "## ebb benchmarks"
@@ -106,3 +140,8 @@ for r in "${RATIOS[@]}"; do
   ratio_args+=(-ratio "$r")
 done
 "$tmp/benchtab" table "${ratio_args[@]}" "$raw"
+if [ -n "${BASE:-}" ]; then
+  echo
+  echo "BASE: $(cd "$BASE" && git rev-parse --short HEAD 2>/dev/null || echo "$BASE")"
+  "$tmp/benchtab" compare "$raw.base" "$raw"
+fi

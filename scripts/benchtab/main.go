@@ -7,6 +7,7 @@
 //	benchtab timev NAME NODES       read `/usr/bin/time -v` output on stdin, print a benchmark line
 //	benchtab table [-ratio SPEC]... FILE...
 //	                                medians of every benchmark and metric in the files
+//	benchtab compare BASE NEW       medians of two files side by side, and their ratio
 //
 // A ratio SPEC is "METRIC:A / B" with A and B benchmark names without
 // their -GOMAXPROCS suffix, e.g.
@@ -36,6 +37,8 @@ func main() {
 		err = cmdTimev(os.Stdin, os.Stdout, os.Args[2:])
 	case "table":
 		err = cmdTable(os.Stdout, os.Args[2:])
+	case "compare":
+		err = cmdCompare(os.Stdout, os.Args[2:])
 	default:
 		usage()
 	}
@@ -46,7 +49,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchtab gen chain N | timev NAME NODES | table [-ratio 'METRIC:A / B']... FILE...")
+	fmt.Fprintln(os.Stderr, "usage: benchtab gen chain N | timev NAME NODES | table [-ratio 'METRIC:A / B']... FILE... | compare BASE NEW")
 	os.Exit(2)
 }
 

@@ -79,6 +79,64 @@ func family(name string) string {
 	return f
 }
 
+// load reads the benchmark lines of files.
+func load(files ...string) (*results, error) {
+	r := &results{metrics: map[string][]string{}, samples: map[string]map[string][]float64{}}
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		err = r.parse(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	return r, nil
+}
+
+// cmdCompare prints, for every benchmark and metric measured in both
+// files, the base median, the new median and new/base.
+func cmdCompare(w io.Writer, args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("compare: want: compare BASE NEW")
+	}
+	base, err := load(args[0])
+	if err != nil {
+		return err
+	}
+	cur, err := load(args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n### Before and after (medians; runs alternated, so both saw the same load)\n\n")
+	fmt.Fprintf(w, "| benchmark | metric | before | after | after/before |\n|---|---|---:|---:|---:|\n")
+	for _, n := range cur.names {
+		for _, m := range cur.metrics[n] {
+			if m == "MB/s" || m == "file-B/node" || m == "rss-MB" || m == "ns/op" && len(cur.metrics[n]) > 1 && hasPerNode(cur.metrics[n]) {
+				continue
+			}
+			a, k := base.median(n, m)
+			b, _ := cur.median(n, m)
+			if k == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f |\n", n, m, format(a), format(b), b/a)
+		}
+	}
+	return nil
+}
+
+func hasPerNode(ms []string) bool {
+	for _, m := range ms {
+		if strings.HasSuffix(m, "/node") || strings.HasSuffix(m, "/iteration") {
+			return true
+		}
+	}
+	return false
+}
+
 func cmdTable(w io.Writer, args []string) error {
 	var ratios []string
 	var files []string
@@ -90,17 +148,9 @@ func cmdTable(w io.Writer, args []string) error {
 		}
 		files = append(files, args[i])
 	}
-	r := &results{metrics: map[string][]string{}, samples: map[string]map[string][]float64{}}
-	for _, path := range files {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		err = r.parse(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
+	r, err := load(files...)
+	if err != nil {
+		return err
 	}
 	r.printTables(w)
 	r.printScaling(w)
