@@ -18,6 +18,14 @@ func (n *vnode) fail(typ, input, message, details string) {
 
 // link returns n's link on input name.
 func (n *vnode) link(name string) (vlink, bool) {
+	if len(n.links) <= 8 { // most nodes: a scan costs less than a search
+		for _, l := range n.links {
+			if l.input == name {
+				return l, true
+			}
+		}
+		return vlink{}, false
+	}
 	i, ok := slices.BinarySearchFunc(n.links, name, func(l vlink, name string) int { return strings.Compare(l.input, name) })
 	if !ok {
 		return vlink{}, false
