@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ebbgraph/ebb/cuda"
 	"github.com/ebbgraph/ebb/engine"
@@ -26,7 +28,36 @@ func readWorkflow(path string, maxSize int64) (engine.Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The decoder keeps nearly everything it allocates: a collection while
+	// it runs would find little garbage, and a big workflow would be
+	// marked again at every doubling of the heap.
+	defer pauseGC()()
 	return decodeWorkflow(path, data)
+}
+
+// gcPause counts the callers of pauseGC that have not resumed.
+var gcPause struct {
+	sync.Mutex
+	depth int
+	saved int // the GC percent to restore
+}
+
+// pauseGC turns the garbage collector off until the last of its callers
+// calls the function it returns.
+func pauseGC() (resume func()) {
+	gcPause.Lock()
+	if gcPause.depth == 0 {
+		gcPause.saved = debug.SetGCPercent(-1)
+	}
+	gcPause.depth++
+	gcPause.Unlock()
+	return func() {
+		gcPause.Lock()
+		if gcPause.depth--; gcPause.depth == 0 {
+			debug.SetGCPercent(gcPause.saved)
+		}
+		gcPause.Unlock()
+	}
 }
 
 // utf8BOM is the byte-order mark some editors write at the start of a
