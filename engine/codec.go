@@ -74,6 +74,16 @@ func DecodeWorkflow(data []byte) (Workflow, error) {
 	return newWfDecoder(data).workflow()
 }
 
+// DecodeWorkflowFor is DecodeWorkflow that also converts each node's
+// literals for the classes of reg, as CoerceLiterals does, while the node
+// is decoded: a run of the workflow then copies no node to convert its
+// literals.
+func DecodeWorkflowFor(reg *Registry, data []byte) (Workflow, error) {
+	d := newWfDecoder(data)
+	d.coercer = &literalCoercer{reg: reg}
+	return d.workflow()
+}
+
 // ReadWorkflow reads all of r and decodes it with DecodeWorkflow.
 func ReadWorkflow(r io.Reader) (Workflow, error) {
 	data, err := io.ReadAll(r)
@@ -116,6 +126,8 @@ type wfDecoder struct {
 	elems              []any
 	members            []member
 	nodeKeys, inputSet keySet
+	// coercer, when set, converts each node's literals once it is read.
+	coercer *literalCoercer
 }
 
 type member struct {
@@ -240,6 +252,9 @@ func (d *wfDecoder) workflow() (Workflow, error) {
 		}
 		if err := d.nodeDef(n); err != nil {
 			return nil, err
+		}
+		if d.coercer != nil {
+			d.coercer.node(n)
 		}
 		d.inNode = false
 		if more, err = d.next('}'); err != nil {

@@ -63,3 +63,32 @@ func TestCoerceLiteralsUnknownClass(t *testing.T) {
 		t.Error(d)
 	}
 }
+
+// TestDecodeWorkflowFor: decoding with a registry converts what
+// CoerceLiterals converts, node by node.
+func TestDecodeWorkflowFor(t *testing.T) {
+	reg := vtRegistry()
+	data := []byte(`{
+		"f": {"inputs": {"value": 1}, "class_type": "Float"},
+		"i": {"class_type": "Int", "inputs": {"value": "5"}},
+		"bad": {"class_type": "Float", "inputs": {"value": "x"}},
+		"img": {"class_type": "Image", "inputs": {"content": "WHITE", "height": 64.0}},
+		"u": {"class_type": "Preview", "inputs": {"value": ["f", 0], "extra": {"__value__": [1]}}},
+		"odd": {"class_type": "NoSuchClass", "inputs": {"value": 1}}
+	}`)
+	got, err := DecodeWorkflowFor(reg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := DecodeWorkflow(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	CoerceLiterals(reg, want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-CoerceLiterals +DecodeWorkflowFor):\n%s", d)
+	}
+	if got["f"].Inputs["value"] != 1.0 || got["odd"].Inputs["value"] != int64(1) {
+		t.Errorf("f %v, odd %v", got["f"].Inputs, got["odd"].Inputs)
+	}
+}

@@ -151,49 +151,63 @@ func (v *validator) check(n *vnode) {
 // Literals that do not convert, and nodes of classes reg does not have,
 // are left for validation to report. It changes the nodes' input maps:
 // call it only on a workflow nothing else reads, before running it.
+// DecodeWorkflowFor does the same while it decodes.
 func CoerceLiterals(reg *Registry, wf Workflow) {
-	var lastClass string
-	var t *NodeType
+	c := literalCoercer{reg: reg}
 	for _, n := range wf {
-		if n == nil {
+		c.node(n)
+	}
+}
+
+// literalCoercer converts nodes' literals for CoerceLiterals and
+// DecodeWorkflowFor. Not safe for concurrent use.
+type literalCoercer struct {
+	reg       *Registry
+	lastClass string
+	t         *NodeType // lastClass's type
+}
+
+// node converts n's literals.
+func (c *literalCoercer) node(n *Node) {
+	if n == nil || len(n.Inputs) == 0 {
+		return
+	}
+	if n.Class != c.lastClass || c.t == nil {
+		c.lastClass = n.Class
+		c.t, _ = c.reg.Lookup(n.Class)
+	}
+	t := c.t
+	if t == nil {
+		return
+	}
+	declared := 0
+	for i := range t.Schema.Inputs {
+		in := &t.Schema.Inputs[i]
+		if in.Hidden != NotHidden {
 			continue
 		}
-		if n.Class != lastClass || t == nil {
-			lastClass = n.Class
-			t, _ = reg.Lookup(n.Class)
-		}
-		if t == nil || len(n.Inputs) == 0 {
+		raw, ok := n.Inputs[in.Name]
+		if !ok {
 			continue
 		}
-		declared := 0
-		for i := range t.Schema.Inputs {
-			in := &t.Schema.Inputs[i]
-			if in.Hidden != NotHidden {
-				continue
-			}
-			raw, ok := n.Inputs[in.Name]
-			if !ok {
-				continue
-			}
-			declared++
-			if _, isLink := raw.(Ref); isLink {
-				continue
-			}
-			lit, unwrapped := unwrapLiteral(raw)
-			if val, changed, err := coerce(in.Type, lit); err == nil && (unwrapped || changed) {
-				n.Inputs[in.Name] = val
-			}
-		}
-		if declared == len(n.Inputs) {
+		declared++
+		if _, isLink := raw.(Ref); isLink {
 			continue
 		}
-		for name, raw := range n.Inputs { // undeclared and hidden: only unwrapped
-			if _, ok := raw.(Literal); !ok || isDeclared(t, name) {
-				continue
-			}
-			if val, ok := unwrapLiteral(raw); ok {
-				n.Inputs[name] = val
-			}
+		lit, unwrapped := unwrapLiteral(raw)
+		if val, changed, err := coerce(in.Type, lit); err == nil && (unwrapped || changed) {
+			n.Inputs[in.Name] = val
+		}
+	}
+	if declared == len(n.Inputs) {
+		return
+	}
+	for name, raw := range n.Inputs { // undeclared and hidden: only unwrapped
+		if _, ok := raw.(Literal); !ok || isDeclared(t, name) {
+			continue
+		}
+		if val, ok := unwrapLiteral(raw); ok {
+			n.Inputs[name] = val
 		}
 	}
 }

@@ -24,6 +24,13 @@ import (
 // maxSize bytes (0: no cap). Every problem is a usage error naming the
 // file.
 func readWorkflow(path string, maxSize int64) (engine.Workflow, error) {
+	return readWorkflowFor(nil, path, maxSize)
+}
+
+// readWorkflowFor is readWorkflow that converts the literals of the
+// classes of reg as it decodes (engine.DecodeWorkflowFor); reg nil
+// converts nothing.
+func readWorkflowFor(reg *engine.Registry, path string, maxSize int64) (engine.Workflow, error) {
 	data, err := readFile(path, maxSize)
 	if err != nil {
 		return nil, err
@@ -32,7 +39,16 @@ func readWorkflow(path string, maxSize int64) (engine.Workflow, error) {
 	// it runs would find little garbage, and a big workflow would be
 	// marked again at every doubling of the heap.
 	defer pauseGC()()
-	return decodeWorkflow(path, data)
+	var wf engine.Workflow
+	if reg != nil {
+		wf, err = engine.DecodeWorkflowFor(reg, data)
+	} else {
+		wf, err = engine.DecodeWorkflow(data)
+	}
+	if err != nil {
+		return nil, usagef("%s: %v", path, err)
+	}
+	return wf, nil
 }
 
 // gcPause counts the callers of pauseGC that have not resumed.
