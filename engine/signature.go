@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
@@ -10,7 +11,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // sigKey is a node's input signature: a hash of its class, fingerprint and
@@ -22,7 +22,7 @@ type sigMemo struct {
 	key  sigKey
 	ok   bool
 	busy bool // being computed: its walk has not finished it
-	done bool // computed (in run.osigs; an entry of run.sigs is done unless busy)
+	done bool // computed (in sigScratch.orig; an entry of run.sigs is done unless busy)
 }
 
 // sig returns id's signature; ok is false when it must never be cached (an
@@ -98,10 +98,10 @@ func (r *run) sig(id NodeID) (sigKey, bool) {
 // origSig returns the signature of original node i, walking its
 // producers by validation index (no lookup by id).
 func (r *run) origSig(i int32) sigMemo {
-	if r.osigs == nil {
-		r.osigs = make([]sigMemo, len(r.v.vnodes))
+	if r.sigx.orig == nil {
+		r.sigx.orig = make([]sigMemo, len(r.v.vnodes))
 	}
-	if m := r.osigs[i]; m.done {
+	if m := r.sigx.orig[i]; m.done {
 		return m
 	}
 	// Iterative post-order; a negative entry is a node to finish.
@@ -111,14 +111,14 @@ func (r *run) origSig(i int32) sigMemo {
 		stack = stack[:len(stack)-1]
 		if j < 0 {
 			j = ^j
-			if m := &r.osigs[j]; m.busy {
+			if m := &r.sigx.orig[j]; m.busy {
 				vn := &r.v.vnodes[j]
 				*m = r.immediateSig(vn.id, vn.out, vn.links)
 				m.done = true
 			}
 			continue
 		}
-		m := &r.osigs[j]
+		m := &r.sigx.orig[j]
 		if m.done || m.busy {
 			continue
 		}
@@ -128,7 +128,7 @@ func (r *run) origSig(i int32) sigMemo {
 			if l.to < 0 {
 				continue // not in the workflow: immediateSig says not cacheable
 			}
-			switch p := &r.osigs[l.to]; {
+			switch p := &r.sigx.orig[l.to]; {
 			case p.busy:
 				*m = sigMemo{done: true} // a cycle: never cacheable
 			case !p.done:
@@ -136,7 +136,7 @@ func (r *run) origSig(i int32) sigMemo {
 			}
 		}
 	}
-	return r.osigs[i]
+	return r.sigx.orig[i]
 }
 
 // linkMemo is the signature of the producer of def's input name, which
@@ -148,16 +148,20 @@ func (r *run) linkMemo(ref Ref, name string, links []vlink) sigMemo {
 		if !ok || links[k].to < 0 {
 			return sigMemo{}
 		}
-		return r.osigs[links[k].to]
+		return r.sigx.orig[links[k].to]
 	}
-	if i, ok := r.v.index.get(ref.Node); ok {
-		return r.origSig(i)
+	if i, ok := r.v.index.get(ref.Node); ok && r.sigx.orig != nil {
+		return r.sigx.orig[i] // computed by sig's walk before its consumer
 	}
 	return r.sigs[ref.Node]
 }
 
-// sigWriters recycles the writers of immediateSig.
-var sigWriters = sync.Pool{New: func() any { return new(sigWriter) }}
+// sigScratch is a run's signature state: the signatures of original
+// nodes by validation index, and a writer reused for every node.
+type sigScratch struct {
+	orig []sigMemo
+	w    sigWriter
+}
 
 // sigWriter collects what a signature hashes in a buffer and hashes it in
 // one call; a big literal goes through a streaming hash in chunks.
@@ -196,11 +200,31 @@ func (w *sigWriter) flushFor(n int) {
 	if len(w.b)+n <= sigChunk {
 		return
 	}
+	w.stream()
+}
+
+// stream moves the buffer into the streaming hash. (Through a copy: the
+// buffer may be on the caller's stack, and a hash.Hash may keep what it
+// is given, for all the compiler knows.)
+func (w *sigWriter) stream() {
 	if w.h == nil {
 		w.h = sha256.New()
 	}
-	w.h.Write(w.b)
+	w.h.Write(bytes.Clone(w.b))
 	w.b = w.b[:0]
+}
+
+// reset empties w for the next node, keeping its buffers unless one grew
+// big for a big literal.
+func (w *sigWriter) reset() {
+	clear(w.names)
+	w.b, w.names = w.b[:0], w.names[:0]
+	if cap(w.b) > 2*sigChunk {
+		w.b = nil
+	}
+	if w.h != nil {
+		w.h.Reset()
+	}
 }
 
 // sum returns the hash of everything written and resets w.
@@ -208,8 +232,8 @@ func (w *sigWriter) sum() (k sigKey) {
 	if w.h == nil {
 		k = sha256.Sum256(w.b)
 	} else {
-		w.h.Write(w.b)
-		w.h.Sum(k[:0])
+		w.stream()
+		copy(k[:], w.h.Sum(nil))
 		w.h.Reset()
 	}
 	w.b = w.b[:0]
@@ -224,15 +248,8 @@ func (r *run) immediateSig(id NodeID, def *Node, links []vlink) sigMemo {
 	if !ok {
 		return sigMemo{}
 	}
-	w := sigWriters.Get().(*sigWriter)
-	defer func() {
-		clear(w.names)
-		w.b, w.names = w.b[:0], w.names[:0]
-		if w.h != nil {
-			w.h.Reset()
-		}
-		sigWriters.Put(w)
-	}()
+	w := &r.sigx.w
+	defer w.reset()
 	w.str(def.Class)
 	fp, ok := r.fingerprint(id, t, def)
 	if !ok || !w.value(fp) {
