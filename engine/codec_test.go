@@ -383,3 +383,12 @@ func FuzzDecodeWorkflow(f *testing.F) {
 }
 
 func jsonNumber(s string) json.Number { return json.Number(s) }
+
+// countClassType counts what bytes.Count counts.
+func TestCountClassType(t *testing.T) {
+	for _, s := range []string{"", "y", `"class_type"`, `class_type"`, `{"a":{"class_type":"X"},"b":{"class_type":"y"}}`, `"class_type""class_type"yy"class_type`, `x"class_typ"`} {
+		if got, want := countClassType([]byte(s)), strings.Count(s, `"class_type"`); got != want {
+			t.Errorf("countClassType(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

@@ -18,6 +18,14 @@ func (n *vnode) fail(typ, input, message, details string) {
 
 // link returns n's link on input name.
 func (n *vnode) link(name string) (vlink, bool) {
+	if len(n.links) <= 8 { // most nodes: a scan costs less than a search
+		for _, l := range n.links {
+			if l.input == name {
+				return l, true
+			}
+		}
+		return vlink{}, false
+	}
 	i, ok := slices.BinarySearchFunc(n.links, name, func(l vlink, name string) int { return strings.Compare(l.input, name) })
 	if !ok {
 		return vlink{}, false
@@ -133,6 +141,85 @@ func (v *validator) check(n *vnode) {
 			n.errs = append(n.errs, ve)
 		}
 	}
+}
+
+// CoerceLiterals converts in place the literal inputs of wf that
+// validation would convert: a literal of a declared input to the input's
+// type (a FLOAT written 1 becomes float64 1, an INT written "5" int64 5)
+// and Literal wrappers unwrapped. Validation then has nothing to convert,
+// so a run shares wf's nodes instead of copying each node it converts.
+// Literals that do not convert, and nodes of classes reg does not have,
+// are left for validation to report. It changes the nodes' input maps:
+// call it only on a workflow nothing else reads, before running it.
+// DecodeWorkflowFor does the same while it decodes.
+func CoerceLiterals(reg *Registry, wf Workflow) {
+	c := literalCoercer{reg: reg}
+	for _, n := range wf {
+		c.node(n)
+	}
+}
+
+// literalCoercer converts nodes' literals for CoerceLiterals and
+// DecodeWorkflowFor. Not safe for concurrent use.
+type literalCoercer struct {
+	reg       *Registry
+	lastClass string
+	t         *NodeType // lastClass's type
+}
+
+// node converts n's literals.
+func (c *literalCoercer) node(n *Node) {
+	if n == nil || len(n.Inputs) == 0 {
+		return
+	}
+	if n.Class != c.lastClass || c.t == nil {
+		c.lastClass = n.Class
+		c.t, _ = c.reg.Lookup(n.Class)
+	}
+	t := c.t
+	if t == nil {
+		return
+	}
+	declared := 0
+	for i := range t.Schema.Inputs {
+		in := &t.Schema.Inputs[i]
+		if in.Hidden != NotHidden {
+			continue
+		}
+		raw, ok := n.Inputs[in.Name]
+		if !ok {
+			continue
+		}
+		declared++
+		if _, isLink := raw.(Ref); isLink {
+			continue
+		}
+		lit, unwrapped := unwrapLiteral(raw)
+		if val, changed, err := coerce(in.Type, lit); err == nil && (unwrapped || changed) {
+			n.Inputs[in.Name] = val
+		}
+	}
+	if declared == len(n.Inputs) {
+		return
+	}
+	for name, raw := range n.Inputs { // undeclared and hidden: only unwrapped
+		if _, ok := raw.(Literal); !ok || isDeclared(t, name) {
+			continue
+		}
+		if val, ok := unwrapLiteral(raw); ok {
+			n.Inputs[name] = val
+		}
+	}
+}
+
+// isDeclared says whether t declares input name (not hidden).
+func isDeclared(t *NodeType, name string) bool {
+	for i := range t.Schema.Inputs {
+		if in := &t.Schema.Inputs[i]; in.Name == name && in.Hidden == NotHidden {
+			return true
+		}
+	}
+	return false
 }
 
 // checkUndeclared checks the inputs n sets that its class does not

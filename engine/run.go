@@ -48,6 +48,7 @@ type run struct {
 	more      []error // internal errors after the first error
 	markGen   uint32
 	sigs      map[NodeID]sigMemo
+	sigx      sigScratch // original nodes' signatures, and the writer of signatures
 	outputs   []NodeID
 	spare     *callJob          // a finished job to reuse
 	drainPins []lifetime.SlotID // cache hits' slots, pinned until the worklist is empty

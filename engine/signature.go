@@ -3,12 +3,14 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 )
 
 // sigKey is a node's input signature: a hash of its class, fingerprint and
@@ -17,106 +19,284 @@ import (
 type sigKey [sha256.Size]byte
 
 type sigMemo struct {
-	key sigKey
-	ok  bool
+	key  sigKey
+	ok   bool
+	busy bool // being computed: its walk has not finished it
+	done bool // computed (in sigScratch.orig; an entry of run.sigs is done unless busy)
 }
 
 // sig returns id's signature; ok is false when it must never be cached (an
 // AlwaysChanged fingerprint, an unhashable literal, a cycle, or any of
-// these upstream).
+// these upstream). The signatures of original nodes are kept by their
+// validation index, and computed from validation's links; the others
+// (expanded nodes, original nodes validation did not reach) by id.
 func (r *run) sig(id NodeID) (sigKey, bool) {
+	if i, ok := r.v.index.get(id); ok {
+		m := r.origSig(i)
+		return m.key, m.ok
+	}
 	if m, ok := r.sigs[id]; ok {
 		return m.key, m.ok
 	}
-	// Iterative post-order over the definition graph.
+	def, _, ok := r.lookup(id)
+	if !ok {
+		r.sigs[id] = sigMemo{}
+		return sigKey{}, false
+	}
+	// Iterative post-order over the definition graph; a node being
+	// visited is memoized busy, so a link to it closes a cycle.
 	type frame struct {
 		id       NodeID
+		def      *Node
 		expanded bool
 	}
-	onStack := map[NodeID]bool{}
-	stack := []frame{{id: id}}
+	stack := []frame{{id: id, def: def}}
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
-		if _, done := r.sigs[f.id]; done {
+		if m, seen := r.sigs[f.id]; seen && (!m.busy || !f.expanded) {
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		def, _, ok := r.lookup(f.id)
-		if !ok {
-			r.sigs[f.id] = sigMemo{}
-			stack = stack[:len(stack)-1]
-			continue
+		if f.def == nil {
+			if f.def, _, ok = r.lookup(f.id); !ok {
+				r.sigs[f.id] = sigMemo{}
+				stack = stack[:len(stack)-1]
+				continue
+			}
 		}
 		if !f.expanded {
 			f.expanded = true
-			onStack[f.id] = true
-			cur := f.id
-			for _, name := range def.InputNames() {
-				ref, isRef := def.Inputs[name].(Ref)
+			cur, def := f.id, f.def
+			r.sigs[cur] = sigMemo{busy: true}
+			for _, v := range def.Inputs {
+				ref, isRef := v.(Ref)
 				if !isRef {
 					continue
 				}
-				if _, done := r.sigs[ref.Node]; done {
+				if i, ok := r.v.index.get(ref.Node); ok {
+					r.origSig(i) // original nodes link only to original nodes
 					continue
 				}
-				if onStack[ref.Node] {
+				m, seen := r.sigs[ref.Node]
+				switch {
+				case m.busy:
 					r.sigs[cur] = sigMemo{} // a cycle: never cacheable
-					continue
+				case !seen:
+					stack = append(stack, frame{id: ref.Node})
 				}
-				stack = append(stack, frame{id: ref.Node})
 			}
 			continue
 		}
-		onStack[f.id] = false
-		cur := f.id
+		cur, def := f.id, f.def
 		stack = stack[:len(stack)-1]
-		if _, done := r.sigs[cur]; done {
-			continue
-		}
-		r.sigs[cur] = r.immediateSig(cur, def)
+		r.sigs[cur] = r.immediateSig(cur, def, nil)
 	}
 	m := r.sigs[id]
 	return m.key, m.ok
 }
 
-func (r *run) immediateSig(id NodeID, def *Node) sigMemo {
+// origSig returns the signature of original node i, walking its
+// producers by validation index (no lookup by id).
+func (r *run) origSig(i int32) sigMemo {
+	if r.sigx.orig == nil {
+		r.sigx.orig = make([]sigMemo, len(r.v.vnodes))
+	}
+	if m := r.sigx.orig[i]; m.done {
+		return m
+	}
+	// Iterative post-order; a negative entry is a node to finish.
+	stack := []int32{i}
+	for len(stack) > 0 {
+		j := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if j < 0 {
+			j = ^j
+			if m := &r.sigx.orig[j]; m.busy {
+				vn := &r.v.vnodes[j]
+				*m = r.immediateSig(vn.id, vn.out, vn.links)
+				m.done = true
+			}
+			continue
+		}
+		m := &r.sigx.orig[j]
+		if m.done || m.busy {
+			continue
+		}
+		m.busy = true
+		stack = append(stack, ^j)
+		for _, l := range r.v.vnodes[j].links {
+			if l.to < 0 {
+				continue // not in the workflow: immediateSig says not cacheable
+			}
+			switch p := &r.sigx.orig[l.to]; {
+			case p.busy:
+				*m = sigMemo{done: true} // a cycle: never cacheable
+			case !p.done:
+				stack = append(stack, l.to)
+			}
+		}
+	}
+	return r.sigx.orig[i]
+}
+
+// linkMemo is the signature of the producer of def's input name, which
+// links to ref; links are def's links by validation index (sorted by
+// input name) for an original node, nil for the others.
+func (r *run) linkMemo(ref Ref, name string, links []vlink) sigMemo {
+	if links != nil {
+		k, ok := slices.BinarySearchFunc(links, name, func(l vlink, name string) int { return strings.Compare(l.input, name) })
+		if !ok || links[k].to < 0 {
+			return sigMemo{}
+		}
+		return r.sigx.orig[links[k].to]
+	}
+	if i, ok := r.v.index.get(ref.Node); ok && r.sigx.orig != nil {
+		return r.sigx.orig[i] // computed by sig's walk before its consumer
+	}
+	return r.sigs[ref.Node]
+}
+
+// sigScratch is a run's signature state: the signatures of original
+// nodes by validation index, and a writer reused for every node.
+type sigScratch struct {
+	orig []sigMemo
+	w    sigWriter
+}
+
+// sigWriter collects what a signature hashes in a buffer and hashes it in
+// one call; a big literal goes through a streaming hash in chunks.
+type sigWriter struct {
+	b     []byte
+	h     hash.Hash // made for input beyond sigChunk
+	names []string
+}
+
+// sigChunk is the most sigWriter buffers before it streams.
+const sigChunk = 16 << 10
+
+func (w *sigWriter) byte(c byte) { w.b = append(w.b, c) }
+
+func (w *sigWriter) int(v int64) { w.b = binary.LittleEndian.AppendUint64(w.b, uint64(v)) }
+
+func (w *sigWriter) bytes(p []byte) {
+	w.flushFor(len(p))
+	w.b = append(w.b, p...)
+}
+
+// str writes s with its length before it.
+func (w *sigWriter) str(s string) {
+	w.int(int64(len(s)))
+	for len(s) > sigChunk { // a long string, a chunk at a time
+		w.flushFor(sigChunk)
+		w.b = append(w.b, s[:sigChunk]...)
+		s = s[sigChunk:]
+	}
+	w.flushFor(len(s))
+	w.b = append(w.b, s...)
+}
+
+// flushFor hashes the buffer when n more bytes would not fit in a chunk.
+func (w *sigWriter) flushFor(n int) {
+	if len(w.b)+n <= sigChunk {
+		return
+	}
+	w.stream()
+}
+
+// stream moves the buffer into the streaming hash. (Through a copy: the
+// buffer may be on the caller's stack, and a hash.Hash may keep what it
+// is given, for all the compiler knows.)
+func (w *sigWriter) stream() {
+	if w.h == nil {
+		w.h = sha256.New()
+	}
+	w.h.Write(bytes.Clone(w.b))
+	w.b = w.b[:0]
+}
+
+// reset empties w for the next node, keeping its buffers unless one grew
+// big for a big literal.
+func (w *sigWriter) reset() {
+	clear(w.names)
+	w.b, w.names = w.b[:0], w.names[:0]
+	if cap(w.b) > 2*sigChunk {
+		w.b = nil
+	}
+	if w.h != nil {
+		w.h.Reset()
+	}
+}
+
+// sum returns the hash of everything written and resets w.
+func (w *sigWriter) sum() (k sigKey) {
+	if w.h == nil {
+		k = sha256.Sum256(w.b)
+	} else {
+		w.stream()
+		copy(k[:], w.h.Sum(nil))
+		w.h.Reset()
+	}
+	w.b = w.b[:0]
+	return k
+}
+
+// immediateSig hashes id's class, fingerprint and inputs, its links by
+// the signatures of their producers (computed before). links are its
+// links by validation index for an original node (see linkMemo).
+func (r *run) immediateSig(id NodeID, def *Node, links []vlink) sigMemo {
 	t, ok := r.e.reg.Lookup(def.Class)
 	if !ok {
 		return sigMemo{}
 	}
-	h := sha256.New()
-	writeStr(h, def.Class)
+	w := &r.sigx.w
+	defer w.reset()
+	w.str(def.Class)
 	fp, ok := r.fingerprint(id, t, def)
-	if !ok || !hashValue(h, fp) {
+	if !ok || !w.value(fp) {
 		return sigMemo{}
 	}
 	for _, in := range t.Schema.Inputs {
 		if in.Hidden == HiddenUniqueID {
-			writeStr(h, "#id")
-			writeStr(h, string(id))
+			w.str("#id")
+			w.str(string(id))
 		}
 	}
-	for _, name := range def.InputNames() {
-		writeStr(h, name)
+	w.names = sortedNames(w.names[:0], def.Inputs)
+	for _, name := range w.names {
+		w.str(name)
 		v := def.Inputs[name]
 		if ref, isRef := v.(Ref); isRef {
-			m := r.sigs[ref.Node]
+			m := r.linkMemo(ref, name, links)
 			if !m.ok {
 				return sigMemo{}
 			}
-			h.Write([]byte{'L'})
-			h.Write(m.key[:])
-			writeInt(h, int64(ref.Out))
+			w.byte('L')
+			w.bytes(m.key[:])
+			w.int(int64(ref.Out))
 			continue
 		}
-		if !hashValue(h, v) {
+		if !w.value(v) {
 			return sigMemo{}
 		}
 	}
-	var m sigMemo
-	h.Sum(m.key[:0])
-	m.ok = true
-	return m
+	return sigMemo{key: w.sum(), ok: true}
+}
+
+// sortedNames appends the keys of m to names, sorted.
+func sortedNames(names []string, m map[string]any) []string {
+	for k := range m {
+		names = append(names, k)
+	}
+	if len(names) <= 8 { // most nodes: an insertion sort
+		for i := 1; i < len(names); i++ {
+			for j := i; j > 0 && names[j] < names[j-1]; j-- {
+				names[j], names[j-1] = names[j-1], names[j]
+			}
+		}
+	} else {
+		slices.Sort(names)
+	}
+	return names
 }
 
 // fingerprint asks a Fingerprinter with the node's literal inputs.
@@ -152,27 +332,16 @@ func (r *run) fingerprint(id NodeID, t *NodeType, def *Node) (fp any, ok bool) {
 	return v, true
 }
 
-func writeStr(h hash.Hash, s string) {
-	writeInt(h, int64(len(s)))
-	h.Write([]byte(s))
-}
-
-func writeInt(h hash.Hash, v int64) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(v))
-	h.Write(b[:])
-}
-
-// hashValue writes a literal; it reports false for values with no stable
+// value writes a literal; it reports false for values with no stable
 // encoding (which are then never cached, like ComfyUI's Unhashable), and
-// for literals too big to hash cheaply: nested deeper than maxHashDepth
-// (a list that contains itself is infinitely deep) or with more than
+// for literals too big to hash cheaply: nested deeper than maxHashDepth (a
+// list that contains itself is infinitely deep) or with more than
 // maxHashItems elements in all, a string counting one per 64 bytes
-// (counting a list shared n times n times, so a DAG of shared lists
-// cannot take exponential time).
-func hashValue(h hash.Hash, v any) bool {
+// (counting a list shared n times n times, so a DAG of shared lists cannot
+// take exponential time).
+func (w *sigWriter) value(v any) bool {
 	budget := maxHashItems
-	return hashLiteral(h, v, 0, &budget)
+	return w.literal(v, 0, &budget)
 }
 
 const (
@@ -180,53 +349,53 @@ const (
 	maxHashItems = 1 << 18
 )
 
-func hashLiteral(h hash.Hash, v any, depth int, budget *int) bool {
+func (w *sigWriter) literal(v any, depth int, budget *int) bool {
 	if *budget--; *budget < 0 || depth > maxHashDepth {
 		return false
 	}
 	switch x := v.(type) {
 	case nil:
-		h.Write([]byte{'n'})
+		w.byte('n')
 	case bool:
 		if x {
-			h.Write([]byte{'t'})
+			w.byte('t')
 		} else {
-			h.Write([]byte{'f'})
+			w.byte('f')
 		}
 	case int:
-		h.Write([]byte{'i'})
-		writeInt(h, int64(x))
+		w.byte('i')
+		w.int(int64(x))
 	case int64:
-		h.Write([]byte{'i'})
-		writeInt(h, x)
+		w.byte('i')
+		w.int(x)
 	case float64:
 		if math.IsNaN(x) {
 			return false
 		}
-		h.Write([]byte{'d'})
-		writeInt(h, int64(math.Float64bits(x)))
+		w.byte('d')
+		w.int(int64(math.Float64bits(x)))
 	case string:
 		if *budget -= len(x) / 64; *budget < 0 { // long strings count by size
 			return false
 		}
-		h.Write([]byte{'s'})
-		writeStr(h, x)
+		w.byte('s')
+		w.str(x)
 	case Literal:
-		return hashLiteral(h, x.Value, depth+1, budget)
+		return w.literal(x.Value, depth+1, budget)
 	case []any:
-		h.Write([]byte{'['})
-		writeInt(h, int64(len(x)))
+		w.byte('[')
+		w.int(int64(len(x)))
 		for _, e := range x {
-			if !hashLiteral(h, e, depth+1, budget) {
+			if !w.literal(e, depth+1, budget) {
 				return false
 			}
 		}
 	case map[string]any:
-		h.Write([]byte{'{'})
-		writeInt(h, int64(len(x)))
+		w.byte('{')
+		w.int(int64(len(x)))
 		for _, k := range slices.Sorted(maps.Keys(x)) {
-			writeStr(h, k)
-			if !hashLiteral(h, x[k], depth+1, budget) {
+			w.str(k)
+			if !w.literal(x[k], depth+1, budget) {
 				return false
 			}
 		}

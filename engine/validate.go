@@ -86,13 +86,18 @@ func validate(reg *Registry, wf Workflow, targets []NodeID) (*validated, error) 
 		return nil, &PromptError{Type: TypeInvalidPrompt, Message: "No node registry"}
 	}
 	var noClass, unknown, outputNodes []NodeID
+	var lastClass string
+	var t *NodeType
 	for id, n := range wf { // one pass: classes, and the output nodes
 		if n == nil || n.Class == "" {
 			noClass = append(noClass, id)
 			continue
 		}
-		t, ok := reg.Lookup(n.Class)
-		if !ok {
+		if n.Class != lastClass || t == nil {
+			lastClass = n.Class
+			t, _ = reg.Lookup(n.Class)
+		}
+		if t == nil {
 			unknown = append(unknown, id)
 		} else if t.Schema.OutputNode {
 			outputNodes = append(outputNodes, id)

@@ -107,21 +107,28 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// The registry comes first, so that each workflow's literals are
+	// converted while it is decoded (validation then copies no node); its
+	// errors are reported after the workflows'.
+	var reg *engine.Registry
+	regErr := error(nil)
+	if prof != nil {
+		if prof, regErr = prof.Scaled(f.scale); regErr != nil {
+			regErr = usagef("--scale %v: profile %s: %v", f.scale, f.profile, regErr)
+		}
+	}
+	if regErr == nil {
+		reg, regErr = newRegistry(prof)
+	}
 	workflows := make([]engine.Workflow, len(files))
 	for i, path := range files {
-		if workflows[i], err = readWorkflow(path, maxSize); err != nil {
+		if workflows[i], err = readWorkflowFor(reg, path, maxSize); err != nil {
 			return err
 		}
 		scaleWorkflow(workflows[i], f.scale)
 	}
-	if prof != nil {
-		if prof, err = prof.Scaled(f.scale); err != nil {
-			return usagef("--scale %v: profile %s: %v", f.scale, f.profile, err)
-		}
-	}
-	reg, err := newRegistry(prof)
-	if err != nil {
-		return err
+	if regErr != nil {
+		return regErr
 	}
 	dev, err := openDevice(spec, capacity)
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ebbgraph/ebb/cuda"
 	"github.com/ebbgraph/ebb/engine"
@@ -22,11 +24,56 @@ import (
 // maxSize bytes (0: no cap). Every problem is a usage error naming the
 // file.
 func readWorkflow(path string, maxSize int64) (engine.Workflow, error) {
+	return readWorkflowFor(nil, path, maxSize)
+}
+
+// readWorkflowFor is readWorkflow that converts the literals of the
+// classes of reg as it decodes (engine.DecodeWorkflowFor); reg nil
+// converts nothing.
+func readWorkflowFor(reg *engine.Registry, path string, maxSize int64) (engine.Workflow, error) {
 	data, err := readFile(path, maxSize)
 	if err != nil {
 		return nil, err
 	}
-	return decodeWorkflow(path, data)
+	// The decoder keeps nearly everything it allocates: a collection while
+	// it runs would find little garbage, and a big workflow would be
+	// marked again at every doubling of the heap.
+	defer pauseGC()()
+	var wf engine.Workflow
+	if reg != nil {
+		wf, err = engine.DecodeWorkflowFor(reg, data)
+	} else {
+		wf, err = engine.DecodeWorkflow(data)
+	}
+	if err != nil {
+		return nil, usagef("%s: %v", path, err)
+	}
+	return wf, nil
+}
+
+// gcPause counts the callers of pauseGC that have not resumed.
+var gcPause struct {
+	sync.Mutex
+	depth int
+	saved int // the GC percent to restore
+}
+
+// pauseGC turns the garbage collector off until the last of its callers
+// calls the function it returns.
+func pauseGC() (resume func()) {
+	gcPause.Lock()
+	if gcPause.depth == 0 {
+		gcPause.saved = debug.SetGCPercent(-1)
+	}
+	gcPause.depth++
+	gcPause.Unlock()
+	return func() {
+		gcPause.Lock()
+		if gcPause.depth--; gcPause.depth == 0 {
+			debug.SetGCPercent(gcPause.saved)
+		}
+		gcPause.Unlock()
+	}
 }
 
 // utf8BOM is the byte-order mark some editors write at the start of a
@@ -48,13 +95,17 @@ func readFile(path string, maxSize int64) ([]byte, error) {
 			"%s: larger than the --max-file-size cap of %s (raise it with --max-file-size, or remove it with 0)", path, formatBytes(maxSize))}
 	}
 	var r io.Reader = f
+	size := int64(-1) // a regular file's size, read at once
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
 	if maxSize > 0 {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxSize {
+		if size > maxSize {
 			return nil, tooLarge()
 		}
 		r = io.LimitReader(f, maxSize+1)
 	}
-	data, err := io.ReadAll(r)
+	data, err := readAll(r, size)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
@@ -62,6 +113,28 @@ func readFile(path string, maxSize int64) ([]byte, error) {
 		return nil, tooLarge()
 	}
 	return bytes.TrimPrefix(data, []byte(utf8BOM)), nil
+}
+
+// readAll is io.ReadAll into one buffer of size+1 bytes when size is
+// known (not negative), so that a big file is not copied as it grows.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size >= 1<<40 {
+		return io.ReadAll(r)
+	}
+	data := make([]byte, 0, size+1) // +1: the read that finds the end
+	for {
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+		if len(data) == cap(data) { // the file grew
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }
 
 func decodeWorkflow(name string, data []byte) (engine.Workflow, error) {
