@@ -79,6 +79,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.quiet {
 		logf = nil
 	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return usagef("--listen %s: %v", f.listen, err)
+	}
+	defer ln.Close()
 	cl, err := startCluster(ctx, &f, setup, logf, stdout)
 	if err != nil {
 		return err
@@ -94,10 +99,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer srv.Close()
 	cl.startWorkers()
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return usagef("--listen %s: %v", f.listen, err)
-	}
 	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 			fmt.Fprintf(stderr, "ebb serve: warning: listening on %s, beyond this machine: anyone who reaches it can run workflows and read the output directory\n", ln.Addr())

@@ -23,6 +23,7 @@ func startServe(t *testing.T, args ...string) string {
 	var out, errb bytes.Buffer
 	go func() {
 		done <- runCtx(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--quiet",
+			"--nats-listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
 			"--output-dir", filepath.Join(dir, "out"), "--temp-dir", filepath.Join(dir, "temp"), "--input-dir", filepath.Join(dir, "in")}, args...), &out, &errb)
 	}()
 	var addr string
