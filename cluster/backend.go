@@ -166,7 +166,6 @@ func (b *Backend) onHistory(e jetstream.KeyValueEntry) {
 		h.Removed([]string{id}, false)
 		return
 	}
-	b.histIDs[e.Key()] = true
 	var head struct {
 		Prompt []json.RawMessage `json:"prompt"`
 	}
@@ -178,6 +177,9 @@ func (b *Backend) onHistory(e jetstream.KeyValueEntry) {
 	}
 	b.mu.Unlock()
 	h.Stored(id, e.Value())
+	b.mu.Lock()
+	b.histIDs[e.Key()] = true // after Stored: onEvent relies on it
+	b.mu.Unlock()
 }
 
 // onEvent relays a prompt's message; before its last one it makes sure
@@ -189,7 +191,10 @@ func (b *Backend) onEvent(m *nats.Msg) {
 	b.mu.Unlock()
 	if m.Header.Get(HeaderFinal) != "" {
 		key := strings.TrimPrefix(m.Subject, SubjectEvents)
-		if id, ok := IDOf(key); ok {
+		b.mu.Lock()
+		stored := b.histIDs[key]
+		b.mu.Unlock()
+		if id, ok := IDOf(key); ok && !stored {
 			ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 			e, err := b.hist.Get(ctx, key)
 			cancel()

@@ -340,12 +340,12 @@ func (w *Worker) process(ctx context.Context, c *candidate) {
 		w.mu.Lock()
 		w.st.Redelivered++
 		w.mu.Unlock()
-	}
-	// Already finished (completed, then the worker died before acking)?
-	if _, err := w.hist.Get(ctx, key); err == nil {
-		w.queue.Delete(ctx, key)
-		m.Ack()
-		return
+		// Already finished (stored, then its worker died or lost the ack)?
+		if _, err := w.hist.Get(ctx, key); err == nil {
+			w.queue.Delete(ctx, key)
+			m.Ack()
+			return
+		}
 	}
 	rec, rev, err := w.claim(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
@@ -402,6 +402,7 @@ func (w *Worker) process(ctx context.Context, c *candidate) {
 	if ctx.Err() != nil {
 		return // stopping: leave it unacked, another worker takes it
 	}
+	w.held.clear() // the classic cache keeps the last prompt's outputs
 	w.held.add(c.sigs)
 
 	if err := w.storeFiles(ctx, j, out.Files()); err != nil {
@@ -417,7 +418,8 @@ func (w *Worker) process(ctx context.Context, c *candidate) {
 	retry(ctx, w.nc, func() (uint64, error) { return 0, w.queue.Delete(ctx, key) })
 	stopHB()
 	hbDone.Wait()
-	if _, err := retry(ctx, w.nc, func() (uint64, error) { return 0, m.DoubleAck(ctx) }); err != nil {
+	// A lost ack only redelivers the prompt, which then finds its entry.
+	if err := m.Ack(); err != nil {
 		w.logf("ebb worker %s: acking %s: %v", w.cfg.ID, j.ID, err)
 	}
 	w.mu.Lock()
