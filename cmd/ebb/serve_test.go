@@ -117,13 +117,13 @@ func TestServeSubmitUsage(t *testing.T) {
 	}
 }
 
-// docs/cli.md documents every flag of serve and submit.
+// docs/cli.md documents every flag of serve, submit and worker.
 func TestDocsListServeFlags(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"serve", "submit"} {
+	for _, cmd := range []string{"serve", "submit", "worker"} {
 		_, _, help := ebb(t, cmd, "-h")
 		n := 0
 		for line := range strings.Lines(help) {
