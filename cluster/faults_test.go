@@ -333,3 +333,49 @@ func TestNATSUnreachable(t *testing.T) {
 	}
 	_ = nats.DefaultURL
 }
+
+// The default "ebb serve" (embedded NATS) with two in-process workers,
+// each with its own engine: prompts submitted at once all complete, on
+// both workers.
+func TestServeInProcessWorkers(t *testing.T) {
+	s := startServe(t, t.TempDir(), 0, "--workers", "2", "--quiet")
+	_, j := js(t, s.NATS)
+	c := client.New(s.URL)
+	var ids []string
+	for i := range 6 {
+		q, err := c.Submit(ctx(t), client.Request{Prompt: sleepWF(0.3, float64(20+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, q.PromptID)
+	}
+	for _, id := range ids {
+		waitFor(t, 60*time.Second, "prompt "+id, func() bool {
+			e, ok, _ := c.History(ctx(t), id)
+			return ok && e.Status.StatusStr == "success"
+		})
+	}
+	kv, err := j.KeyValue(ctx(t), cluster.BucketWorkers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.Keys(ctx(t))
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("workers %v (%v), want 2", keys, err)
+	}
+	var runs int64
+	for _, k := range keys {
+		st := workerStats(t, j, k)
+		if st.Runs == 0 {
+			t.Errorf("worker %s ran nothing", k)
+		}
+		runs += st.Runs
+	}
+	if runs != 6 {
+		t.Errorf("%d runs, want 6", runs)
+	}
+	s.stop()
+	if !strings.Contains(s.output(), "ebb serve: stopped") {
+		t.Errorf("serve did not stop cleanly:\n%s", s.output())
+	}
+}

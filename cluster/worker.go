@@ -158,7 +158,7 @@ func (w *Worker) Stats() Stats {
 }
 
 // Run pulls and runs prompts until ctx ends; the running prompt is then
-// interrupted and left unacked (another worker gets it after AckWait).
+// interrupted and handed back (NAK: another worker starts it again).
 func (w *Worker) Run(ctx context.Context) error {
 	isub, err := w.nc.Subscribe(SubjectInterr, func(m *nats.Msg) {
 		id := string(m.Data)
@@ -400,7 +400,11 @@ func (w *Worker) process(ctx context.Context, c *candidate) {
 	w.running, w.interrupt = "", nil
 	w.mu.Unlock()
 	if ctx.Err() != nil {
-		return // stopping: leave it unacked, another worker takes it
+		// Stopping: hand it back now rather than after the ack wait.
+		stopHB()
+		hbDone.Wait()
+		m.Nak()
+		return
 	}
 	w.held.clear() // the classic cache keeps the last prompt's outputs
 	w.held.add(c.sigs)

@@ -179,6 +179,11 @@ func startCluster(ctx context.Context, f *serveFlags, setup *engineSetup, logf f
 			}
 			c.tmp = append(c.tmp, dir)
 			out, tmp = filepath.Join(dir, "output"), filepath.Join(dir, "temp")
+			for _, d := range []string{out, tmp} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					return nil, err
+				}
+			}
 			if s, err = f.engine.open(imageOutputs(out, tmp)); err != nil {
 				return nil, err
 			}
