@@ -105,11 +105,7 @@ func startBenchCluster(tb testing.TB, workers, window int) *benchCluster {
 		}
 		tb.Cleanup(wnc.Close)
 		eng, out, tmp := newEngine(tb)
-		run, err := server.NewRunner(server.RunnerConfig{Engine: eng, Policy: benchPolicy()})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		w, err := cluster.NewWorker(ctx, cluster.WorkerConfig{Conn: wnc, Runner: run, ID: fmt.Sprintf("w%d", i), OutputDir: out, TempDir: tmp, AffinityWindow: window})
+		w, err := cluster.NewWorker(ctx, cluster.WorkerConfig{Conn: wnc, Run: server.RunnerConfig{Engine: eng, Policy: benchPolicy()}, ID: fmt.Sprintf("w%d", i), OutputDir: out, TempDir: tmp, AffinityWindow: window})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -343,17 +344,31 @@ func TestServeInProcessWorkers(t *testing.T) {
 	c := client.New(s.URL)
 	var ids []string
 	for i := range 6 {
-		q, err := c.Submit(ctx(t), client.Request{Prompt: sleepWF(0.3, float64(20+i))})
+		// The same file name prefix on both workers: their files must not
+		// collide in the object store.
+		wf := strings.Replace(string(sleepWF(0.3+0.01*float64(i), float64(20+i))), fmt.Sprintf(`"t%d"`, 20+i), `"same"`, 1)
+		q, err := c.Submit(ctx(t), client.Request{Prompt: json.RawMessage(wf)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, q.PromptID)
 	}
+	files := map[string]bool{}
 	for _, id := range ids {
 		waitFor(t, 60*time.Second, "prompt "+id, func() bool {
 			e, ok, _ := c.History(ctx(t), id)
 			return ok && e.Status.StatusStr == "success"
 		})
+		e, _, _ := c.History(ctx(t), id)
+		for _, ref := range e.Images("save") {
+			files[ref.Subfolder+"/"+ref.Filename] = true
+			if png, err := c.View(ctx(t), ref); err != nil || !strings.HasPrefix(string(png), "\x89PNG") {
+				t.Errorf("/view %+v: %v", ref, err)
+			}
+		}
+	}
+	if len(files) != len(ids) {
+		t.Errorf("%d prompts name %d distinct files %v, want one each", len(ids), len(files), files)
 	}
 	kv, err := j.KeyValue(ctx(t), cluster.BucketWorkers)
 	if err != nil {

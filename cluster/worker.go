@@ -5,10 +5,13 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -30,8 +33,11 @@ const TypeDeadLettered = "ebb.dead_lettered"
 type WorkerConfig struct {
 	// Conn is the worker's NATS connection (not owned). Required.
 	Conn *nats.Conn
-	// Runner runs the prompts on the worker's engine. Required.
-	Runner *server.Runner
+	// Run is how the worker's engine runs prompts (Engine required). Its
+	// RenameFile is set by NewWorker: the files a worker writes are named
+	// under a subfolder of its own ("w-" and random hex), so the files of
+	// two workers never collide in EBB_FILES.
+	Run server.RunnerConfig
 	// ID names the worker in EBB_QUEUE, EBB_WORKERS and the logs
 	// (default host-pid).
 	ID string
@@ -76,18 +82,19 @@ type Stats struct {
 
 // Worker pulls prompts and runs them, one at a time.
 type Worker struct {
-	cfg   WorkerConfig
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	run   jetstream.Consumer
-	front jetstream.Consumer
-	queue jetstream.KeyValue
-	hist  jetstream.KeyValue
-	stats jetstream.KeyValue
-	files jetstream.ObjectStore
-	ackW  time.Duration
-	held  *held
-	logf  func(string, ...any)
+	cfg    WorkerConfig
+	runner *server.Runner
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	run    jetstream.Consumer
+	front  jetstream.Consumer
+	queue  jetstream.KeyValue
+	hist   jetstream.KeyValue
+	stats  jetstream.KeyValue
+	files  jetstream.ObjectStore
+	ackW   time.Duration
+	held   *held
+	logf   func(string, ...any)
 
 	mu        sync.Mutex
 	st        Stats
@@ -99,8 +106,19 @@ type Worker struct {
 // NewWorker connects the worker to the stream and the buckets (making
 // what is missing).
 func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
-	if cfg.Conn == nil || cfg.Runner == nil {
-		return nil, errors.New("cluster: WorkerConfig needs Conn and Runner")
+	if cfg.Conn == nil || cfg.Run.Engine == nil {
+		return nil, errors.New("cluster: WorkerConfig needs Conn and Run.Engine")
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	prefix := "w-" + hex.EncodeToString(rnd[:])
+	cfg.Run.RenameFile = func(ref server.FileRef) server.FileRef {
+		ref.Subfolder = path.Join(prefix, ref.Subfolder)
+		return ref
+	}
+	runner, err := server.NewRunner(cfg.Run)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.ID == "" {
 		host, _ := os.Hostname()
@@ -122,7 +140,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if err := Ensure(ctx, js, cfg.Config, false); err != nil {
 		return nil, err
 	}
-	w := &Worker{cfg: cfg, nc: cfg.Conn, js: js, held: newHeld(64), logf: cfg.Logf}
+	w := &Worker{cfg: cfg, runner: runner, nc: cfg.Conn, js: js, held: newHeld(64), logf: cfg.Logf}
 	w.st.ID = cfg.ID
 	if w.run, err = js.Consumer(ctx, StreamPrompts, ConsumerRun); err != nil {
 		return nil, err
@@ -210,7 +228,7 @@ func (w *Worker) freeIfAsked() {
 	w.mu.Unlock()
 	if free {
 		w.held.clear()
-		if err := w.cfg.Runner.Engine().Close(); err != nil {
+		if err := w.runner.Engine().Close(); err != nil {
 			w.logf("ebb worker %s: emptying the cache: %v", w.cfg.ID, err)
 		}
 	}
@@ -395,7 +413,7 @@ func (w *Worker) process(ctx context.Context, c *candidate) {
 	w.running, w.interrupt = j.ID, cancel
 	w.mu.Unlock()
 	sink := func(clientID string, msg []byte) { w.publish(clientID, key, false, msg) }
-	out := w.cfg.Runner.Run(runCtx, j, sink)
+	out := w.runner.Run(runCtx, j, sink)
 	w.mu.Lock()
 	w.running, w.interrupt = "", nil
 	w.mu.Unlock()
@@ -494,23 +512,26 @@ func (w *Worker) publish(clientID, key string, final bool, msg []byte) {
 
 // storeFiles puts the files an entry names into EBB_FILES; on a failure
 // it deletes those it put, so no entry names a half-stored set.
-func (w *Worker) storeFiles(ctx context.Context, j *server.Job, refs []server.FileRef) error {
+func (w *Worker) storeFiles(ctx context.Context, j *server.Job, files []server.StoredFile) error {
 	var put []string
-	for _, ref := range refs {
+	for _, sf := range files {
+		ref := sf.Local
 		dir := w.cfg.OutputDir
 		if ref.Type == "temp" {
 			dir = w.cfg.TempDir
 		}
-		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(ref.Subfolder), ref.Filename))
-		if err != nil {
-			err = fmt.Errorf("%s: %w", ref.Filename, err)
-		} else {
-			name := fileName(ref.Type, ref.Subfolder, ref.Filename)
-			_, err = w.files.Put(ctx, jetstream.ObjectMeta{Name: name, Headers: nats.Header{"Ebb-Prompt": []string{j.ID}}}, f)
-			f.Close()
-			if err == nil {
-				put = append(put, name)
+		name := fileName(sf.Name.Type, sf.Name.Subfolder, sf.Name.Filename)
+		_, err := retry(ctx, w.nc, func() (uint64, error) { // NATS away: wait for it
+			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(ref.Subfolder), ref.Filename))
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", ref.Filename, err)
 			}
+			defer f.Close()
+			_, err = w.files.Put(ctx, jetstream.ObjectMeta{Name: name, Headers: nats.Header{"Ebb-Prompt": []string{j.ID}}}, f)
+			return 0, err
+		})
+		if err == nil {
+			put = append(put, name)
 		}
 		if err != nil {
 			for _, name := range put {

@@ -99,7 +99,7 @@ func (r *recorder) Observe(ev engine.Event) {
 		r.point(memPoint{Kind: "node", Node: ev.Node, Class: ev.Class})
 		if ev.Output != nil {
 			r.meta[ev.Node] = map[string]any{"node_id": ev.Node, "display_node": ev.Display, "parent_node": parentOf(ev), "real_node_id": ev.Real}
-			r.send("executed", map[string]any{"node": ev.Node, "display_node": ev.Display, "output": ev.Output})
+			r.send("executed", map[string]any{"node": ev.Node, "display_node": ev.Display, "output": r.run.renameUI(ev.Output)})
 		}
 	case engine.EventReleased:
 		r.point(memPoint{Kind: "release", Node: ev.Node, Class: ev.Class, Bytes: ev.Bytes})

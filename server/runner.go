@@ -27,6 +27,11 @@ type RunnerConfig struct {
 	Order        policy.Order
 	Limits       engine.Limits
 	KeepExecuted int
+	// RenameFile, when set, gives the name under which the outputs (in
+	// events and in the entry) name a file the run wrote: a cluster
+	// worker puts its files under a subfolder of its own, so that two
+	// workers' "ComfyUI_00001_.png" do not collide. Files lists both.
+	RenameFile func(FileRef) FileRef
 }
 
 // Runner runs jobs on one engine, one at a time: Run must not be called
@@ -62,6 +67,7 @@ func (r *Runner) Engine() *engine.Engine { return r.eng }
 type Outcome struct {
 	Job    *Job
 	Result *engine.RunResult
+	run    *Runner
 	rec    *recorder
 	status map[string]any
 	failed bool // Fail was called: no outputs
@@ -89,7 +95,7 @@ func (r *Runner) Run(ctx context.Context, j *Job, sink Sink) *Outcome {
 		res.Status = engine.StatusError
 	}
 	status := rec.finish(res)
-	return &Outcome{Job: j, Result: res, rec: rec, status: status}
+	return &Outcome{Job: j, Result: res, run: r, rec: rec, status: status}
 }
 
 // Done is the message that ends a job for its client (ComfyUI's
@@ -121,21 +127,62 @@ type FileRef struct {
 	Filename, Subfolder, Type string
 }
 
+// fileRefOf reads a UI entry {"filename", "subfolder", "type"}.
+func fileRefOf(v any) (FileRef, map[string]any, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return FileRef{}, nil, false
+	}
+	name, _ := m["filename"].(string)
+	typ, _ := m["type"].(string)
+	sub, _ := m["subfolder"].(string)
+	return FileRef{Filename: name, Subfolder: sub, Type: typ}, m, name != "" && typ != ""
+}
+
+// renameUI returns ui with its file entries renamed by r.RenameFile
+// (ui itself when there is none).
+func (r *Runner) renameUI(ui map[string][]any) map[string][]any {
+	if r.cfg.RenameFile == nil || ui == nil {
+		return ui
+	}
+	out := make(map[string][]any, len(ui))
+	for k, vals := range ui {
+		nv := make([]any, len(vals))
+		for i, v := range vals {
+			nv[i] = v
+			if ref, m, ok := fileRefOf(v); ok {
+				to := r.cfg.RenameFile(ref)
+				c := make(map[string]any, len(m))
+				for mk, mv := range m {
+					c[mk] = mv
+				}
+				c["filename"], c["subfolder"], c["type"] = to.Filename, to.Subfolder, to.Type
+				nv[i] = c
+			}
+		}
+		out[k] = nv
+	}
+	return out
+}
+
+// StoredFile is a file the run wrote (Local, where it is on disk) and the
+// name the outputs give it (Name, the same without RenameFile).
+type StoredFile struct {
+	Local, Name FileRef
+}
+
 // Files lists the files the job's outputs name.
-func (o *Outcome) Files() []FileRef {
-	var out []FileRef
+func (o *Outcome) Files() []StoredFile {
+	var out []StoredFile
 	for _, ui := range o.Result.Outputs {
 		for _, vals := range ui {
 			for _, v := range vals {
-				m, ok := v.(map[string]any)
-				if !ok {
-					continue
-				}
-				name, _ := m["filename"].(string)
-				typ, _ := m["type"].(string)
-				sub, _ := m["subfolder"].(string)
-				if name != "" && typ != "" {
-					out = append(out, FileRef{Filename: name, Subfolder: sub, Type: typ})
+				if ref, _, ok := fileRefOf(v); ok {
+					name := ref
+					if o.run.cfg.RenameFile != nil {
+						name = o.run.cfg.RenameFile(ref)
+					}
+					out = append(out, StoredFile{Local: ref, Name: name})
 				}
 			}
 		}
@@ -150,7 +197,7 @@ func (o *Outcome) Entry() json.RawMessage {
 	outputs := map[engine.NodeID]map[string][]any{}
 	if !o.failed {
 		for id, ui := range res.Outputs {
-			outputs[id] = ui
+			outputs[id] = o.run.renameUI(ui)
 		}
 	}
 	meta := rec.meta

@@ -96,12 +96,9 @@ func imageOutputs(outputDir, tempDir string) func(*engine.Registry) error {
 }
 
 func newWorker(ctx context.Context, nc *nats.Conn, setup *engineSetup, id, outputDir, tempDir string, cfg cluster.Config, maxAttempts, window int, logf func(string, ...any)) (*cluster.Worker, error) {
-	runner, err := server.NewRunner(server.RunnerConfig{Engine: setup.eng, Policy: &setup.pol, Order: setup.order, Limits: setup.limits, KeepExecuted: setup.keep})
-	if err != nil {
-		return nil, err
-	}
 	return cluster.NewWorker(ctx, cluster.WorkerConfig{
-		Conn: nc, Runner: runner, ID: id, OutputDir: outputDir, TempDir: tempDir,
+		Conn: nc, ID: id,
+		Run: server.RunnerConfig{Engine: setup.eng, Policy: &setup.pol, Order: setup.order, Limits: setup.limits, KeepExecuted: setup.keep}, OutputDir: outputDir, TempDir: tempDir,
 		Config: cfg, MaxAttempts: maxAttempts, AffinityWindow: window, Logf: logf,
 	})
 }
