@@ -96,11 +96,12 @@ type Worker struct {
 	held   *held
 	logf   func(string, ...any)
 
-	mu        sync.Mutex
-	st        Stats
-	running   string
-	interrupt context.CancelCauseFunc
-	freeReq   bool
+	mu         sync.Mutex
+	st         Stats
+	running    string
+	interrupt  context.CancelCauseFunc
+	freeReq    bool
+	statsDirty bool // the last putStats failed
 }
 
 // NewWorker connects the worker to the stream and the buckets (making
@@ -202,6 +203,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.putStats(ctx)
 	for ctx.Err() == nil {
 		w.freeIfAsked()
+		w.mu.Lock()
+		dirty := w.statsDirty
+		w.mu.Unlock()
+		if dirty {
+			w.putStats(ctx)
+		}
 		c, err := w.next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -558,13 +565,17 @@ func (w *Worker) storeDeadEntry(ctx context.Context, j *server.Job, attempts int
 	}
 }
 
-// putStats stores the counters in EBB_WORKERS (best effort).
+// putStats stores the counters in EBB_WORKERS; when that fails (NATS
+// away) the worker's loop tries again (statsDirty).
 func (w *Worker) putStats(ctx context.Context) {
 	st := w.Stats()
 	data, _ := json.Marshal(st)
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	w.stats.Put(sctx, Key(st.ID), data)
+	_, err := w.stats.Put(sctx, Key(st.ID), data)
+	w.mu.Lock()
+	w.statsDirty = err != nil
+	w.mu.Unlock()
 }
 
 // retry calls f until it succeeds, fails with an error that is not about
