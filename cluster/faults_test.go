@@ -394,3 +394,28 @@ func TestServeInProcessWorkers(t *testing.T) {
 		t.Errorf("serve did not stop cleanly:\n%s", s.output())
 	}
 }
+
+// Heartbeats: a prompt three times longer than the ack wait, on a live
+// worker, is not redelivered to the other one.
+func TestHeartbeatsKeepLongPrompt(t *testing.T) {
+	s := startServe(t, t.TempDir(), 0, "--workers", "0", "--ack-wait", "1s", "--quiet")
+	_, j := js(t, s.NATS)
+	startWorker(t, s.NATS, "x", "--quiet")
+	startWorker(t, s.NATS, "y", "--quiet")
+	c, conn := connect(t, s.URL)
+	r, err := c.Run(ctx(t), conn, client.Request{Prompt: sleepWF(3, 30)})
+	if err != nil || !r.Success {
+		t.Fatalf("%v %+v", err, r)
+	}
+	waitFor(t, 10*time.Second, "the counters", func() bool {
+		return workerStats(t, j, "x").Runs+workerStats(t, j, "y").Runs == 1
+	})
+	for _, id := range []string{"x", "y"} {
+		if st := workerStats(t, j, id); st.Redelivered != 0 || st.Duplicates != 0 {
+			t.Errorf("worker %s: %+v, want no redelivery", id, st)
+		}
+	}
+	if n := historyRevisions(t, j, r.PromptID); n != 1 {
+		t.Errorf("%d history values", n)
+	}
+}

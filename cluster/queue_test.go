@@ -93,3 +93,35 @@ func TestQueuePriorityDeleteClear(t *testing.T) {
 	}
 	_ = cluster.Key
 }
+
+// POST /interrupt reaches the worker running the prompt.
+func TestInterruptThroughNATS(t *testing.T) {
+	bc := startBenchCluster(t, 1, 1)
+	bc.start()
+	c := client.New(bc.URL)
+	conn, err := c.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	q, err := c.Submit(context.Background(), client.Request{Prompt: sleepWF(30, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the prompt to start", func() bool {
+		running, _, _ := c.Queue(context.Background())
+		return len(running) == 1
+	})
+	if err := c.Interrupt(context.Background(), q.PromptID); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := c.Follow(ctx, conn, q.PromptID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Interrupted == nil || r.Success || r.Entry == nil || r.Entry.Status.StatusStr != "error" {
+		t.Fatalf("interrupted %v, success %v, entry %+v", r.Interrupted, r.Success, r.Entry)
+	}
+}
