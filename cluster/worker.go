@@ -502,8 +502,13 @@ func (w *Worker) claim(ctx context.Context, key string) (record, uint64, error) 
 	return record{}, 0, errors.New("the queue record keeps changing")
 }
 
-// publish sends a prompt's message on its events subject.
+// publish sends a prompt's message on its events subject. Events are
+// live progress: while NATS is away they are dropped, not buffered, so a
+// worker that comes back does not replay a stale run to the clients.
 func (w *Worker) publish(clientID, key string, final bool, msg []byte) {
+	if !final && !w.nc.IsConnected() {
+		return
+	}
 	m := nats.NewMsg(SubjectEvents + key)
 	m.Data = msg
 	if clientID != "" {

@@ -36,6 +36,7 @@ type clusterFlags struct {
 	dataDir    string
 	workers    int
 	ackWait    time.Duration
+	replicas   int
 }
 
 func (f *clusterFlags) register(fs *flag.FlagSet) {
@@ -44,6 +45,7 @@ func (f *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "ebb-data", "`DIR` the embedded NATS server stores the queue, the history and the output files in")
 	fs.IntVar(&f.workers, "workers", -1, "in-process workers, each with its own engine and device (`N`; default 1 with the embedded NATS server, 0 with --nats)")
 	fs.DurationVar(&f.ackWait, "ack-wait", 30*time.Second, "how long a worker may go silent (dead, cut off) before its prompt goes to another worker")
+	fs.IntVar(&f.replicas, "nats-replicas", 1, "replicas of the streams and buckets this server makes (`N`; 3 in a three-node NATS cluster)")
 }
 
 // serveReady, when set (tests), is told the address once the server

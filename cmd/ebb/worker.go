@@ -162,7 +162,10 @@ func startCluster(ctx context.Context, f *serveFlags, setup *engineSetup, logf f
 	if c.nc, err = cluster.Connect(url, "ebb serve"); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	ccfg := cluster.Config{AckWait: cf.ackWait}
+	if cf.replicas < 1 {
+		return nil, usagef("--nats-replicas %d: want at least 1", cf.replicas)
+	}
+	ccfg := cluster.Config{AckWait: cf.ackWait, Replicas: cf.replicas}
 	if c.be, err = cluster.NewBackend(ctx, c.nc, ccfg, logf); err != nil {
 		return nil, fmt.Errorf("serve: JetStream at %s: %w", url, err)
 	}
