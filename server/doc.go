@@ -3,9 +3,13 @@
 // frontend, scripts that POST /prompt and read /ws) run workflows on ebb
 // unchanged. The engine does not import it.
 //
-// A Server owns one engine (one device) and one worker goroutine that runs
-// prompts one after another from a priority queue ordered as ComfyUI's
-// (number, then submission), so the cross-run cache carries over. Each
+// Where prompts queue and run is a Backend. Without one (Config.Backend
+// nil) a Server owns one engine (one device) and one worker goroutine that
+// runs prompts one after another from a priority queue ordered as
+// ComfyUI's (number, then submission), so the cross-run cache carries
+// over. Package cluster is the other Backend: the queue, the history and
+// the files in NATS JetStream, prompts run by workers elsewhere, each a
+// Runner on its own engine (runner.go, shared by both). Each
 // prompt is validated when it is submitted (400 with ComfyUI's error and
 // node_errors), runs with the server's memory policy and limits, and ends
 // in the history (at most Config.MaxHistory items, ComfyUI's UI dicts as
@@ -18,7 +22,9 @@
 // run or other clients: each client has a bounded queue, and a client
 // whose queue is full is disconnected.
 //
-// Files: queue.go and history.go hold the state, worker.go runs prompts,
+// Files: backend.go is the Backend interface, job.go a queued prompt,
+// runner.go runs one; queue.go and history.go hold the state, worker.go
+// is the in-process Backend,
 // events.go turns engine events into messages, ws.go is the WebSocket
 // hub, handlers_*.go are the endpoints, page.go serves the page at /.
 // docs/server.md describes the protocol and what differs from ComfyUI.

@@ -22,8 +22,9 @@ const maxExecutedIDs = 10000
 // recorder observes one run. The engine serializes Observe calls, and the
 // worker reads the recorder only after Run returned.
 type recorder struct {
-	s        *Server
-	it       *item
+	run      *Runner
+	it       *Job
+	sink     Sink
 	dev      device.Device
 	executed []engine.NodeID // nodes that ran, for execution_error
 	messages [][2]any        // ComfyUI's status messages
@@ -52,8 +53,8 @@ type memPoint struct {
 	Cached bool `json:"cached,omitempty"`
 }
 
-func newRecorder(s *Server, it *item) *recorder {
-	return &recorder{s: s, it: it, dev: s.eng.Device(), meta: map[engine.NodeID]map[string]any{}}
+func newRecorder(run *Runner, it *Job, sink Sink) *recorder {
+	return &recorder{run: run, it: it, sink: sink, dev: run.eng.Device(), meta: map[engine.NodeID]map[string]any{}}
 }
 
 // send sends a message for this prompt: to its client, or, for a prompt
@@ -63,19 +64,19 @@ func (r *recorder) send(typ string, data map[string]any) {
 		r.held = append(r.held, heldMsg{typ, data})
 		return
 	}
-	data["prompt_id"] = r.it.id
-	r.s.hub.send(r.it.clientID, message(typ, data))
+	data["prompt_id"] = r.it.ID
+	r.sink(r.it.ClientID, message(typ, data))
 }
 
 // status records a status message and sends it to the prompt's client
 // (ComfyUI's add_message: a prompt without a client gets none, unless
 // broadcast).
 func (r *recorder) status(typ string, data map[string]any, broadcast bool) {
-	data["prompt_id"] = r.it.id
+	data["prompt_id"] = r.it.ID
 	data["timestamp"] = now()
 	r.messages = append(r.messages, [2]any{typ, data})
-	if r.it.clientID != "" || broadcast {
-		r.s.hub.send(r.it.clientID, message(typ, data))
+	if r.it.ClientID != "" || broadcast {
+		r.sink(r.it.ClientID, message(typ, data))
 	}
 }
 
@@ -98,7 +99,7 @@ func (r *recorder) Observe(ev engine.Event) {
 		r.point(memPoint{Kind: "node", Node: ev.Node, Class: ev.Class})
 		if ev.Output != nil {
 			r.meta[ev.Node] = map[string]any{"node_id": ev.Node, "display_node": ev.Display, "parent_node": parentOf(ev), "real_node_id": ev.Real}
-			r.send("executed", map[string]any{"node": ev.Node, "display_node": ev.Display, "output": ev.Output})
+			r.send("executed", map[string]any{"node": ev.Node, "display_node": ev.Display, "output": r.run.renameUI(ev.Output)})
 		}
 	case engine.EventReleased:
 		r.point(memPoint{Kind: "release", Node: ev.Node, Class: ev.Class, Bytes: ev.Bytes})
@@ -208,7 +209,7 @@ func (r *recorder) summary(res *engine.RunResult) map[string]any {
 		"device_peak": st.DevicePeakBytes, "reexecutions": st.Reexecutions, "releases": st.Releases,
 		"pins": st.Pins, "executions": st.Executions, "cache_hits": st.CacheHits,
 		"capacity": r.dev.Stats().Capacity, "live": r.dev.Stats().InUse,
-		"level": int(r.s.pol.Level), "strategy": r.s.pol.Strategy.String(),
+		"level": int(r.run.pol.Level), "strategy": r.run.pol.Strategy.String(),
 	}
 }
 

@@ -70,16 +70,20 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusForbidden, "forbidden", "subfolder: %v", err)
 		return
 	}
+	typ := q.Get("type")
+	if typ == "" {
+		typ = "output"
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		fail(w, http.StatusNotFound, "not_found", "no such file")
+		s.viewRemote(w, r, FileRef{Filename: name, Subfolder: sub, Type: typ})
 		return
 	}
 	defer root.Close()
 	f, err := root.Open(path.Join(sub, name))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			fail(w, http.StatusNotFound, "not_found", "no such file")
+			s.viewRemote(w, r, FileRef{Filename: name, Subfolder: sub, Type: typ})
 		} else {
 			fail(w, http.StatusForbidden, "forbidden", "the file is outside its directory or unreadable")
 		}
@@ -98,6 +102,28 @@ func (s *Server) handleView(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": name}))
 	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+// viewRemote serves a file the local disk does not have from the
+// Backend (a FileSource), or answers 404.
+func (s *Server) viewRemote(w http.ResponseWriter, r *http.Request, ref FileRef) {
+	src, ok := s.backend.(FileSource)
+	if !ok {
+		fail(w, http.StatusNotFound, "not_found", "no such file")
+		return
+	}
+	rs, mod, err := src.OpenFile(r.Context(), ref)
+	if err != nil {
+		fail(w, http.StatusNotFound, "not_found", "no such file")
+		return
+	}
+	ct := mime.TypeByExtension(path.Ext(ref.Filename))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": ref.Filename}))
+	http.ServeContent(w, r, "", mod, rs)
 }
 
 // handleUpload is POST /upload/image: multipart fields image (the file),

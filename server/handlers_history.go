@@ -52,6 +52,10 @@ func (s *Server) handlePostHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Clear || len(req.Delete) > 0 {
 		s.hist.remove(req.Delete, req.Clear)
+		if err := s.backend.RemoveHistory(r.Context(), req.Delete, req.Clear); err != nil {
+			fail(w, http.StatusServiceUnavailable, "history_unavailable", "removing from the history: %v", err)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

@@ -40,40 +40,40 @@ func (s *Server) handlePostPrompt(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, engine.TypeInvalidPrompt, "Invalid prompt: %v", err)
 		return
 	}
-	it := &item{prompt: req.Prompt, wf: wf, clientID: req.ClientID, extra: req.ExtraData}
-	if len(it.clientID) > maxIDLen {
+	it := &Job{Prompt: req.Prompt, wf: wf, ClientID: req.ClientID, Extra: req.ExtraData}
+	if len(it.ClientID) > maxIDLen {
 		fail(w, http.StatusBadRequest, "invalid_request", "client_id longer than %d bytes", maxIDLen)
 		return
 	}
 	if req.PromptID != nil {
-		it.id = *req.PromptID
-		if it.id == "" || len(it.id) > maxIDLen {
+		it.ID = *req.PromptID
+		if it.ID == "" || len(it.ID) > maxIDLen {
 			fail(w, http.StatusBadRequest, "invalid_request", "prompt_id must be 1 to %d bytes", maxIDLen)
 			return
 		}
 	} else {
-		it.id = newUUID()
+		it.ID = newUUID()
 	}
 	if req.Targets != nil {
-		it.targets = make([]engine.NodeID, len(*req.Targets))
+		it.Targets = make([]engine.NodeID, len(*req.Targets))
 		for i, t := range *req.Targets {
-			it.targets[i] = engine.NodeID(t)
+			it.Targets[i] = engine.NodeID(t)
 		}
 	}
-	v, err := engine.Validate(s.eng.Registry(), wf, it.targets)
+	v, err := engine.Validate(s.eng.Registry(), wf, it.Targets)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, promptErrorBody(err))
 		return
 	}
-	it.outputs = v.Outputs
-	if it.extra == nil {
-		it.extra = map[string]any{}
+	it.Outputs = v.Outputs
+	if it.Extra == nil {
+		it.Extra = map[string]any{}
 	}
 	for _, k := range sensitiveKeys {
-		delete(it.extra, k)
+		delete(it.Extra, k)
 	}
 	if req.ClientID != "" {
-		it.extra["client_id"] = req.ClientID
+		it.Extra["client_id"] = req.ClientID
 	}
 	if req.Number != nil {
 		n, err := req.Number.Float64()
@@ -81,22 +81,27 @@ func (s *Server) handlePostPrompt(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusBadRequest, "invalid_request", "number %s: %v", *req.Number, err)
 			return
 		}
-		it.number = n
+		it.Number = n
 	} else {
 		s.mu.Lock()
-		it.number = s.number
+		s.number = s.backend.NextNumber(s.number)
+		it.Number = s.number
 		s.number++
 		s.mu.Unlock()
-		if req.Front && it.number != 0 { // no -0 on the wire
-			it.number = -it.number
+		if req.Front && it.Number != 0 { // no -0 on the wire
+			it.Number = -it.Number
 		}
 	}
-	if !s.queue.push(it) {
-		fail(w, http.StatusBadRequest, "invalid_request", "prompt_id %q is already queued or running", it.id)
+	if err := s.backend.Push(r.Context(), it); err != nil {
+		if errors.Is(err, ErrQueued) {
+			fail(w, http.StatusBadRequest, "invalid_request", "prompt_id %q is already queued or running", it.ID)
+		} else {
+			fail(w, http.StatusServiceUnavailable, "queue_unavailable", "queueing the prompt: %v", err)
+		}
 		return
 	}
 	s.queueChanged()
-	writeJSON(w, http.StatusOK, map[string]any{"prompt_id": it.id, "number": it.number, "node_errors": nodeErrorsBody(v.NodeErrors)})
+	writeJSON(w, http.StatusOK, map[string]any{"prompt_id": it.ID, "number": it.Number, "node_errors": nodeErrorsBody(v.NodeErrors)})
 }
 
 // promptErrorBody is ComfyUI's 400 body for a prompt that cannot run.
@@ -134,11 +139,15 @@ func (s *Server) handleGetPrompt(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetQueue(w http.ResponseWriter, r *http.Request) {
-	running, pending := s.queue.snapshot()
-	wire := func(items []*item) []any {
+	running, pending, err := s.backend.Snapshot(r.Context())
+	if err != nil {
+		fail(w, http.StatusServiceUnavailable, "queue_unavailable", "listing the queue: %v", err)
+		return
+	}
+	wire := func(items []*Job) []any {
 		out := make([]any, len(items))
 		for i, it := range items {
-			out[i] = it.wire()
+			out[i] = it.Wire()
 		}
 		return out
 	}
@@ -157,7 +166,10 @@ func (s *Server) handlePostQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Clear || len(req.Delete) > 0 {
-		s.queue.remove(req.Delete, req.Clear)
+		if err := s.backend.Remove(r.Context(), req.Delete, req.Clear); err != nil {
+			fail(w, http.StatusServiceUnavailable, "queue_unavailable", "removing from the queue: %v", err)
+			return
+		}
 		s.queueChanged()
 	}
 	w.WriteHeader(http.StatusOK)
@@ -170,8 +182,9 @@ func (s *Server) handleInterrupt(w http.ResponseWriter, r *http.Request) {
 	if !s.readBody(w, r, &req, true) {
 		return
 	}
-	if !s.interruptRun(req.PromptID) && req.PromptID != "" {
-		s.cfg.Logf("ebb serve: interrupt: prompt %q is not running", req.PromptID)
+	if err := s.backend.Interrupt(r.Context(), req.PromptID); err != nil {
+		fail(w, http.StatusServiceUnavailable, "queue_unavailable", "interrupting: %v", err)
+		return
 	}
 	w.WriteHeader(http.StatusOK)
 }
@@ -185,10 +198,10 @@ func (s *Server) handleFree(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.UnloadModels || req.FreeMemory {
-		s.mu.Lock()
-		s.freeReq = true
-		s.mu.Unlock()
-		s.queue.signal()
+		if err := s.backend.Free(r.Context()); err != nil {
+			fail(w, http.StatusServiceUnavailable, "queue_unavailable", "freeing: %v", err)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

@@ -1,51 +1,26 @@
-// queue.go: the prompt queue, a priority queue ordered as ComfyUI's.
+// queue.go: the in-process prompt queue, a priority queue ordered as
+// ComfyUI's.
 
 package server
 
 import (
 	"container/heap"
-	"encoding/json"
 	"slices"
 	"sync"
-
-	"github.com/ebbgraph/ebb/engine"
 )
-
-// item is one submitted prompt.
-type item struct {
-	number   float64
-	seq      uint64 // submission order, for equal numbers
-	id       string
-	prompt   json.RawMessage // as submitted
-	wf       engine.Workflow
-	extra    map[string]any // extra_data, with client_id
-	outputs  []engine.NodeID
-	targets  []engine.NodeID // nil: every output node
-	clientID string
-}
-
-// wire is the item as ComfyUI lists it: [number, prompt_id, prompt,
-// extra_data, outputs_to_execute].
-func (it *item) wire() []any {
-	outs := it.outputs
-	if outs == nil {
-		outs = []engine.NodeID{}
-	}
-	return []any{it.number, it.id, it.prompt, it.extra, outs}
-}
 
 // queue holds pending prompts (a heap by number, then submission) and the
 // running one. wake has room for one signal: the worker waits on it.
 type queue struct {
 	mu      sync.Mutex
 	pending itemHeap
-	running map[string]*item
+	running map[string]*Job
 	seq     uint64
 	wake    chan struct{}
 }
 
 func newQueue() *queue {
-	return &queue{running: map[string]*item{}, wake: make(chan struct{}, 1)}
+	return &queue{running: map[string]*Job{}, wake: make(chan struct{}, 1)}
 }
 
 func (q *queue) signal() {
@@ -62,32 +37,32 @@ func (q *queue) has(id string) bool {
 	if q.running[id] != nil {
 		return true
 	}
-	return slices.ContainsFunc(q.pending, func(it *item) bool { return it.id == id })
+	return slices.ContainsFunc(q.pending, func(it *Job) bool { return it.ID == id })
 }
 
 // push adds it unless a prompt with its id is pending or running.
-func (q *queue) push(it *item) bool {
+func (q *queue) push(it *Job) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.running[it.id] != nil || slices.ContainsFunc(q.pending, func(x *item) bool { return x.id == it.id }) {
+	if q.running[it.ID] != nil || slices.ContainsFunc(q.pending, func(x *Job) bool { return x.ID == it.ID }) {
 		return false
 	}
 	q.seq++
-	it.seq = q.seq
+	it.Seq = q.seq
 	heap.Push(&q.pending, it)
 	q.signal()
 	return true
 }
 
 // pop moves the first pending prompt to running.
-func (q *queue) pop() (*item, bool) {
+func (q *queue) pop() (*Job, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.pending) == 0 {
 		return nil, false
 	}
-	it := heap.Pop(&q.pending).(*item)
-	q.running[it.id] = it
+	it := heap.Pop(&q.pending).(*Job)
+	q.running[it.ID] = it
 	return it, true
 }
 
@@ -108,7 +83,7 @@ func (q *queue) remove(ids []string, clear bool) int {
 		q.pending = nil
 		return n
 	}
-	q.pending = slices.DeleteFunc(q.pending, func(it *item) bool { return slices.Contains(ids, it.id) })
+	q.pending = slices.DeleteFunc(q.pending, func(it *Job) bool { return slices.Contains(ids, it.ID) })
 	heap.Init(&q.pending)
 	return n - len(q.pending)
 }
@@ -122,38 +97,40 @@ func (q *queue) remaining() int {
 
 // snapshot returns the running and the pending prompts, pending in the
 // order they will run.
-func (q *queue) snapshot() (running, pending []*item) {
+func (q *queue) snapshot() (running, pending []*Job) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, it := range q.running {
 		running = append(running, it)
 	}
 	pending = slices.Clone(q.pending)
-	slices.SortFunc(pending, compareItems)
+	slices.SortFunc(pending, CompareJobs)
 	return running, pending
 }
 
-func compareItems(a, b *item) int {
+// CompareJobs orders jobs as ComfyUI's queue runs them: by number, then
+// by submission (Seq).
+func CompareJobs(a, b *Job) int {
 	switch {
-	case a.number < b.number:
+	case a.Number < b.Number:
 		return -1
-	case a.number > b.number:
+	case a.Number > b.Number:
 		return 1
-	case a.seq < b.seq:
+	case a.Seq < b.Seq:
 		return -1
-	case a.seq > b.seq:
+	case a.Seq > b.Seq:
 		return 1
 	}
 	return 0
 }
 
 // itemHeap is a container/heap of items, lowest number first.
-type itemHeap []*item
+type itemHeap []*Job
 
 func (h itemHeap) Len() int           { return len(h) }
-func (h itemHeap) Less(i, j int) bool { return compareItems(h[i], h[j]) < 0 }
+func (h itemHeap) Less(i, j int) bool { return CompareJobs(h[i], h[j]) < 0 }
 func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)        { *h = append(*h, x.(*item)) }
+func (h *itemHeap) Push(x any)        { *h = append(*h, x.(*Job)) }
 func (h *itemHeap) Pop() any {
 	old := *h
 	it := old[len(old)-1]

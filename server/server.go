@@ -58,6 +58,11 @@ type Config struct {
 	MaxHistoryBytes int64
 	ClientBuffer    int
 	WriteTimeout    time.Duration
+	// Backend queues and runs the prompts; nil runs them in this process,
+	// one after another on Engine (package cluster runs them on NATS
+	// JetStream workers). With a Backend, Engine still validates prompts
+	// and answers /object_info and /system_stats.
+	Backend Backend
 	// Logf logs what the server does not answer to anyone (a dropped
 	// client, a failed write); nil discards it.
 	Logf func(format string, args ...any)
@@ -66,23 +71,18 @@ type Config struct {
 // Server is ebb's ComfyUI-compatible server. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg   Config
-	eng   *engine.Engine
-	pol   policy.Policy
-	mux   *http.ServeMux
-	queue *queue
-	hist  *history
-	hub   *hub
+	cfg     Config
+	eng     *engine.Engine
+	mux     *http.ServeMux
+	backend Backend
+	hist    *history
+	hub     *hub
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
-	done   chan struct{} // closed when the worker has returned
 
-	mu        sync.Mutex // guards the fields below
-	running   string     // the id of the running prompt, "" when idle
-	interrupt context.CancelCauseFunc
-	number    float64 // the next prompt's number
-	freeReq   bool    // POST /free asked to empty the cache
+	mu     sync.Mutex // guards number
+	number float64    // the next prompt's number
 
 	closeOnce sync.Once
 	dropped   atomic.Int64 // clients disconnected for not reading
@@ -126,30 +126,34 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	pol := policy.Default()
-	if cfg.Policy != nil {
-		pol = *cfg.Policy
-	}
-	if err := pol.Validate(); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	if !cfg.Order.Valid() {
-		return nil, fmt.Errorf("server: %w: order %d", policy.ErrInvalid, int(cfg.Order))
+	runner, err := NewRunner(RunnerConfig{Engine: cfg.Engine, Policy: cfg.Policy, Order: cfg.Order, Limits: cfg.Limits, KeepExecuted: cfg.KeepExecuted})
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:    cfg,
-		eng:    cfg.Engine,
-		pol:    pol,
-		queue:  newQueue(),
-		hist:   newHistory(cfg.MaxHistory, cfg.MaxHistoryBytes),
-		ctx:    ctx,
-		cancel: cancel,
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		eng:     cfg.Engine,
+		backend: cfg.Backend,
+		hist:    newHistory(cfg.MaxHistory, cfg.MaxHistoryBytes),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+	if s.backend == nil {
+		s.backend = newLocalBackend(runner, cfg.Logf)
 	}
 	s.hub = newHub(cfg.ClientBuffer, cfg.WriteTimeout, s.onDrop)
 	s.routes()
-	go s.work()
+	err = s.backend.Start(Hooks{
+		Send:         s.hub.send,
+		Stored:       s.hist.add,
+		Removed:      s.hist.remove,
+		QueueChanged: s.queueChanged,
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("server: starting the backend: %w", err)
+	}
 	return s, nil
 }
 
@@ -167,16 +171,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Close interrupts the running prompt, stops the worker, disconnects
-// every WebSocket client and waits for their goroutines. It does not
-// close the engine or stop the http.Server the Server is mounted on.
+// Close interrupts the running prompt, stops the worker (closes the
+// Backend), disconnects every WebSocket client and waits for their
+// goroutines. It does not close the engine or stop the http.Server the
+// Server is mounted on.
 func (s *Server) Close() error {
+	var err error
 	s.closeOnce.Do(func() {
 		s.cancel()
-		<-s.done
+		err = s.backend.Close()
 		s.hub.close()
 	})
-	return nil
+	return err
 }
 
 // Dropped is the number of WebSocket clients disconnected because their
@@ -190,7 +196,7 @@ func (s *Server) onDrop(sid string) {
 
 // queueInfo is ComfyUI's {"exec_info": {"queue_remaining": N}}.
 func (s *Server) queueInfo() map[string]any {
-	return map[string]any{"exec_info": map[string]any{"queue_remaining": s.queue.remaining()}}
+	return map[string]any{"exec_info": map[string]any{"queue_remaining": s.backend.Remaining()}}
 }
 
 // queueChanged tells every client the queue's length (ComfyUI's status).

@@ -1,36 +1,127 @@
-// worker.go: the worker: runs queued prompts one after another on the
-// engine, writes their history, empties the cache when asked.
+// worker.go: the in-process Backend: a priority queue and one worker
+// goroutine that runs its prompts one after another on the server's
+// engine, and empties the cache when asked.
 
 package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-
-	"github.com/ebbgraph/ebb/engine"
+	"sync"
 )
 
 // errInterrupted is the cause of a run cancelled by POST /interrupt.
 var errInterrupted = errors.New("interrupted by POST /interrupt")
 
+// localBackend runs prompts in this process with one Runner.
+type localBackend struct {
+	run   *Runner
+	queue *queue
+	h     Hooks
+	logf  func(string, ...any)
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the worker has returned
+
+	mu        sync.Mutex // guards the fields below
+	running   string     // the id of the running prompt, "" when idle
+	interrupt context.CancelCauseFunc
+	freeReq   bool // POST /free asked to empty the cache
+	started   bool
+}
+
+func newLocalBackend(run *Runner, logf func(string, ...any)) *localBackend {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &localBackend{run: run, queue: newQueue(), logf: logf, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+}
+
+func (b *localBackend) Start(h Hooks) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("server: backend already started")
+	}
+	b.started = true
+	b.h = h
+	go b.work()
+	return nil
+}
+
+func (b *localBackend) Push(_ context.Context, j *Job) error {
+	if !b.queue.push(j) {
+		return ErrQueued
+	}
+	return nil
+}
+
+func (b *localBackend) Snapshot(context.Context) (running, pending []*Job, err error) {
+	running, pending = b.queue.snapshot()
+	return running, pending, nil
+}
+
+func (b *localBackend) Remaining() int { return b.queue.remaining() }
+
+func (b *localBackend) Remove(_ context.Context, ids []string, clear bool) error {
+	b.queue.remove(ids, clear)
+	return nil
+}
+
+func (b *localBackend) RemoveHistory(context.Context, []string, bool) error { return nil }
+
+func (b *localBackend) NextNumber(min float64) float64 { return min }
+
+// Interrupt cancels the running prompt: any, or only id when id is not
+// "".
+func (b *localBackend) Interrupt(_ context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.interrupt == nil || (id != "" && id != b.running) {
+		if id != "" {
+			b.logf("ebb serve: interrupt: prompt %q is not running", id)
+		}
+		return nil
+	}
+	b.interrupt(errInterrupted)
+	return nil
+}
+
+func (b *localBackend) Free(context.Context) error {
+	b.mu.Lock()
+	b.freeReq = true
+	b.mu.Unlock()
+	b.queue.signal()
+	return nil
+}
+
+func (b *localBackend) Close() error {
+	b.cancel()
+	b.mu.Lock()
+	started := b.started
+	b.mu.Unlock()
+	if started {
+		<-b.done
+	}
+	return nil
+}
+
 // work runs prompts until Close.
-func (s *Server) work() {
-	defer close(s.done)
+func (b *localBackend) work() {
+	defer close(b.done)
 	for {
-		s.freeIfAsked()
-		it, ok := s.queue.pop()
+		b.freeIfAsked()
+		it, ok := b.queue.pop()
 		if !ok {
 			select {
-			case <-s.queue.wake:
+			case <-b.queue.wake:
 				continue
-			case <-s.ctx.Done():
+			case <-b.ctx.Done():
 				return
 			}
 		}
-		s.queueChanged()
-		s.runItem(it)
-		if s.ctx.Err() != nil {
+		b.h.QueueChanged()
+		b.runJob(it)
+		if b.ctx.Err() != nil {
 			return
 		}
 	}
@@ -38,97 +129,36 @@ func (s *Server) work() {
 
 // freeIfAsked empties the engine's cache when POST /free asked for it,
 // between prompts as ComfyUI does.
-func (s *Server) freeIfAsked() {
-	s.mu.Lock()
-	free := s.freeReq
-	s.freeReq = false
-	s.mu.Unlock()
+func (b *localBackend) freeIfAsked() {
+	b.mu.Lock()
+	free := b.freeReq
+	b.freeReq = false
+	b.mu.Unlock()
 	if free {
-		if err := s.eng.Close(); err != nil {
-			s.cfg.Logf("ebb serve: emptying the cache: %v", err)
+		if err := b.run.eng.Close(); err != nil {
+			b.logf("ebb serve: emptying the cache: %v", err)
 		}
 	}
 }
 
-// runItem runs one prompt and records it.
-func (s *Server) runItem(it *item) {
-	ctx, cancel := context.WithCancelCause(s.ctx)
+// runJob runs one prompt and records it.
+func (b *localBackend) runJob(j *Job) {
+	ctx, cancel := context.WithCancelCause(b.ctx)
 	defer cancel(nil)
-	s.mu.Lock()
-	s.running, s.interrupt = it.id, cancel
-	s.mu.Unlock()
+	b.mu.Lock()
+	b.running, b.interrupt = j.ID, cancel
+	b.mu.Unlock()
 
-	rec := newRecorder(s, it)
-	pol := s.pol
-	ro := engine.RunOptions{
-		Targets: it.targets, Policy: &pol, Order: s.cfg.Order, Observers: []engine.Observer{rec},
-		Limits: s.cfg.Limits, KeepExecuted: s.cfg.KeepExecuted,
-	}
-	res, err := s.eng.Run(ctx, it.wf, ro)
-	if res == nil {
-		res = &engine.RunResult{Status: engine.StatusError, Err: err}
-	}
-	if res.Status == engine.StatusInvalid { // changed since it was validated: report it as an error
-		res.Status = engine.StatusError
-	}
-	status := rec.finish(res)
+	out := b.run.Run(ctx, j, b.h.Send)
 
-	s.mu.Lock()
-	s.running, s.interrupt = "", nil
-	s.mu.Unlock()
+	b.mu.Lock()
+	b.running, b.interrupt = "", nil
+	b.mu.Unlock()
 
-	s.hist.add(it.id, s.historyEntry(it, res, rec, status))
-	s.queue.done(it.id)
-	s.queueChanged()
-	if it.clientID != "" {
-		s.hub.send(it.clientID, message("executing", map[string]any{"node": nil, "prompt_id": it.id}))
+	b.h.Stored(j.ID, out.Entry())
+	b.queue.done(j.ID)
+	b.h.QueueChanged()
+	if j.ClientID != "" {
+		b.h.Send(Done(j))
 	}
-}
-
-// historyEntry encodes ComfyUI's history item, with ebb's memory report
-// under "ebb".
-func (s *Server) historyEntry(it *item, res *engine.RunResult, rec *recorder, status map[string]any) json.RawMessage {
-	outputs := map[engine.NodeID]map[string][]any{}
-	for id, ui := range res.Outputs {
-		outputs[id] = ui
-	}
-	meta := rec.meta
-	for id := range outputs {
-		if meta[id] == nil {
-			meta[id] = map[string]any{"node_id": id, "display_node": id, "parent_node": nil, "real_node_id": id}
-		}
-	}
-	ebb := rec.summary(res)
-	delete(ebb, "kind")
-	ebb["timeline"] = nonNil(rec.timeline)
-	ebb["timeline_truncated"] = rec.truncTL
-	ebb["executed"] = nonNil(res.Executed)
-	ebb["cached"] = nonNil(res.Cached)
-	ebb["reexecuted"] = nonNil(res.Stats.Reexecuted)
-	entry := map[string]any{
-		"prompt":  it.wire(),
-		"outputs": outputs,
-		"status":  status,
-		"meta":    meta,
-		"ebb":     ebb,
-	}
-	b, err := json.Marshal(entry)
-	if err != nil { // an output JSON cannot hold (NaN, ...): keep the rest
-		entry["outputs"] = map[string]any{}
-		status["messages"] = [][2]any{{"ebb.encoding_error", map[string]any{"message": err.Error()}}}
-		b, _ = json.Marshal(entry)
-	}
-	return b
-}
-
-// interruptRun cancels the running prompt: any, or only id when id is
-// not "". It reports whether a prompt was interrupted.
-func (s *Server) interruptRun(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.interrupt == nil || (id != "" && id != s.running) {
-		return false
-	}
-	s.interrupt(errInterrupted)
-	return true
 }

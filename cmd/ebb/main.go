@@ -7,6 +7,7 @@
 //	ebb dot WORKFLOW.json                   print the graph in Graphviz DOT
 //	ebb serve [--listen 127.0.0.1:8188]     serve ComfyUI's HTTP/WebSocket API and a page
 //	ebb submit WORKFLOW.json --server URL   run workflows on a server
+//	ebb worker --nats URL                   run a server's prompts from NATS JetStream
 //	ebb version                             print the version
 //
 // Exit status: 0 when everything succeeded, 1 when a run failed, 2 for
@@ -71,6 +72,7 @@ func commands() []command {
 		{"dot", "WORKFLOW.json", "print the workflow graph in Graphviz DOT", cmdDot},
 		{"serve", "[--listen ADDR]", "serve ComfyUI's HTTP and WebSocket API, and a page, on one engine", cmdServe},
 		{"submit", "WORKFLOW.json [more.json ...]", "run workflows on a server (--server URL), print results as run does", cmdSubmit},
+		{"worker", "--nats URL", "run prompts from a NATS JetStream queue that ebb serve feeds, on one engine", cmdWorker},
 		{"version", "", "print ebb's version", cmdVersion},
 		{"help", "[COMMAND]", "show help for ebb or a command", nil},
 	}

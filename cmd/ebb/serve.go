@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +26,26 @@ type serveFlags struct {
 	inputDir  string
 	quiet     bool
 	engine    engineFlags
+	cluster   clusterFlags
+}
+
+// clusterFlags are serve's NATS JetStream flags.
+type clusterFlags struct {
+	nats       string
+	natsListen string
+	dataDir    string
+	workers    int
+	ackWait    time.Duration
+	replicas   int
+}
+
+func (f *clusterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.nats, "nats", "", "`URL` of a NATS cluster with JetStream to queue prompts on (no local worker unless --workers); \"off\": no NATS, one in-process queue; default: start an embedded NATS server")
+	fs.StringVar(&f.natsListen, "nats-listen", "127.0.0.1:4222", "`ADDR` (loopback) the embedded NATS server listens on, for local \"ebb worker\" processes")
+	fs.StringVar(&f.dataDir, "data-dir", "ebb-data", "`DIR` the embedded NATS server stores the queue, the history and the output files in")
+	fs.IntVar(&f.workers, "workers", -1, "in-process workers, each with its own engine and device (`N`; default 1 with the embedded NATS server, 0 with --nats)")
+	fs.DurationVar(&f.ackWait, "ack-wait", 30*time.Second, "how long a worker may go silent (dead, cut off) before its prompt goes to another worker")
+	fs.IntVar(&f.replicas, "nats-replicas", 1, "replicas of the streams and buckets this server makes (`N`; 3 in a three-node NATS cluster)")
 }
 
 // serveReady, when set (tests), is told the address once the server
@@ -41,6 +62,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.inputDir, "input-dir", "input", "`DIR` /upload/image writes to (/view type input)")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not log dropped clients and other server events on stderr")
 	f.engine.register(fs)
+	f.cluster.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -59,19 +81,26 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.quiet {
 		logf = nil
 	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return usagef("--listen %s: %v", f.listen, err)
+	}
+	defer ln.Close()
+	cl, err := startCluster(ctx, &f, setup, logf, stdout)
+	if err != nil {
+		return err
+	}
+	defer cl.close()
 	srv, err := server.New(server.Config{
 		Engine: setup.eng, Policy: &setup.pol, Order: setup.order, Limits: setup.limits, KeepExecuted: setup.keep,
 		OutputDir: f.outputDir, TempDir: f.tempDir, InputDir: f.inputDir,
-		DeviceName: setup.spec.String(), Logf: logf,
+		DeviceName: setup.spec.String(), Logf: logf, Backend: cl.backend(),
 	})
 	if err != nil {
 		return usagef("%v", err)
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return usagef("--listen %s: %v", f.listen, err)
-	}
+	cl.startWorkers()
 	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 			fmt.Fprintf(stderr, "ebb serve: warning: listening on %s, beyond this machine: anyone who reaches it can run workflows and read the output directory\n", ln.Addr())
@@ -92,6 +121,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Stop: interrupt the running prompt, end the sockets, then the
 	// listener (in-flight requests get a few seconds).
 	srv.Close()
+	cl.close()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -23,6 +23,7 @@ func startServe(t *testing.T, args ...string) string {
 	var out, errb bytes.Buffer
 	go func() {
 		done <- runCtx(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--quiet",
+			"--nats-listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
 			"--output-dir", filepath.Join(dir, "out"), "--temp-dir", filepath.Join(dir, "temp"), "--input-dir", filepath.Join(dir, "in")}, args...), &out, &errb)
 	}()
 	var addr string
@@ -116,13 +117,13 @@ func TestServeSubmitUsage(t *testing.T) {
 	}
 }
 
-// docs/cli.md documents every flag of serve and submit.
+// docs/cli.md documents every flag of serve, submit and worker.
 func TestDocsListServeFlags(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"serve", "submit"} {
+	for _, cmd := range []string{"serve", "submit", "worker"} {
 		_, _, help := ebb(t, cmd, "-h")
 		n := 0
 		for line := range strings.Lines(help) {
