@@ -41,6 +41,7 @@ BENCHES=(
   "./engine/ ^BenchmarkValidateChain$"
   "./engine/ ^BenchmarkWalkChain$"
   "./engine/ ^BenchmarkDecodeWorkflow$"
+  "./engine/ ^BenchmarkOrder$"
   "./nodes/testpack/ ^BenchmarkForLoop$"
   "./lifetime/ ^BenchmarkTrace$"
 )
@@ -52,6 +53,10 @@ RATIOS=(
   "ns/node:BenchmarkChain/nodes=1000/level=2 / BenchmarkChain/nodes=1000/level=0"
   "ns/node:BenchmarkEbbRun/nodes=1000000 / BenchmarkEbbRun/nodes=20000"
   "ns/node:BenchmarkEbbRun/nodes=200000 / BenchmarkEbbRun/nodes=20000"
+  "ns/node:BenchmarkOrder/order=memory / BenchmarkOrder/order=stack"
+  "GiB-peak:BenchmarkOrder/order=memory / BenchmarkOrder/order=comfy"
+  "ns/iteration:BenchmarkForLoop/level=2/iterations=100000 / BenchmarkForLoop/level=0/iterations=100000"
+  "heap-during-B:BenchmarkForLoop/level=2/iterations=100000 / BenchmarkForLoop/level=2/iterations=1000"
 )
 
 tmp=$(mktemp -d)
@@ -144,4 +149,16 @@ if [ -n "${BASE:-}" ]; then
   echo
   echo "BASE: $(cd "$BASE" && git rev-parse --short HEAD 2>/dev/null || echo "$BASE")"
   "$tmp/benchtab" compare "$raw.base" "$raw"
+fi
+
+# The memory order's quality: peak over the exact optimum on random DAGs,
+# and over ComfyUI's order and a lower bound on realistic workflows
+# (deterministic: seeded generators, no timing).
+if [ -z "$only" ] || grep -qE -- "$only" <<<"OrderQuality"; then
+  echo
+  echo "### Order quality (go test -run 'TestOrderNearOptimum|TestOrderVsComfy' -v ./engine)"
+  echo
+  echo '```'
+  go test -count 1 -run 'TestOrderNearOptimum|TestOrderVsComfy' -v ./engine | sed -n 's/^ *order_quality_test.go:[0-9]*: //p'
+  echo '```'
 fi
