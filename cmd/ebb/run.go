@@ -16,44 +16,27 @@ import (
 // openDevice opens run's device; tests replace it.
 var openDevice = deviceSpec.open
 
-// runFlags are the flags of "ebb run".
+// runFlags are the flags of "ebb run": the engine's (engineFlags, as
+// ebb serve and ebb worker have them) and run's own.
 type runFlags struct {
+	engineFlags
 	json     bool
-	cache    string
 	targets  string
-	parallel int
 	events   bool
-	level    string
-	strategy string
-	order    string
-	memory   string
-	profile  string
-	device   string
 	scale    float64
 	timeline string
-	keep     int
-	limits   limitFlags
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "WORKFLOW.json [more.json ...]",
 		"Run the workflows in order on one engine, so the cross-run cache carries over from one to the next.", stderr)
 	var f runFlags
+	f.engineFlags.register(fs)
 	fs.BoolVar(&f.json, "json", false, "print one JSON array with one result object per run")
-	fs.StringVar(&f.cache, "cache", "classic", "cross-run output cache: classic, lru:N or none")
 	fs.StringVar(&f.targets, "targets", "", "comma-separated output node ids to run (default: every output node)")
-	fs.IntVar(&f.parallel, "parallel", 0, "node bodies run at once (0: GOMAXPROCS); any value gives a repeatable order")
 	fs.BoolVar(&f.events, "events", false, "write every engine event as a JSON line on stderr")
-	fs.StringVar(&f.level, "level", "2", "release level: 0 (keep all), 1 (release unreferenced), 2 (release dead)")
-	fs.StringVar(&f.strategy, "strategy", "auto", "late-edge strategy: auto, reexecute or restrict")
-	fs.StringVar(&f.order, "order", "memory", "which ready node starts next: memory, stack (ebb's old order) or comfy (ComfyUI's)")
-	fs.StringVar(&f.memory, "device-memory", "", "device capacity such as 22GiB (default: unlimited Sim, or the whole GPU)")
-	fs.StringVar(&f.profile, "profile", "", "nodes/sim profile `FILE.json` simulating classes by output and working sizes")
-	fs.StringVar(&f.device, "device", "sim", "device: sim or cuda:N (cuda needs a build with -tags cuda)")
 	fs.Float64Var(&f.scale, "scale", 1, "multiply profile and AllocateVRAM sizes by `F` (for small real GPUs)")
 	fs.StringVar(&f.timeline, "memory-timeline", "", "draw live memory per executed node to `FILE.png`")
-	fs.IntVar(&f.keep, "keep-executed", engine.DefaultKeepExecuted, "how many executed ids (the last ones) a result lists (`N`; negative: all)")
-	f.limits.register(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -273,11 +273,10 @@ func newSim(capacity int64) device.Device {
 	return device.NewSim(capacity)
 }
 
-// engineFlags are the flags that make an engine and its runs, with the
-// names, defaults and meanings "ebb run" gives them: cache, level,
-// strategy, parallel, device, device memory, profile, the run limits and
-// --keep-executed. ("ebb serve" uses them; "ebb run" registers its own
-// copy in run.go.)
+// engineFlags are the flags that make an engine and its runs: cache,
+// level, strategy, order, parallel, device, device memory, profile, the
+// run limits and --keep-executed. "ebb run", "ebb serve" and "ebb worker"
+// register them (run checks them in its own order, in run.go).
 type engineFlags struct {
 	cache    string
 	level    string
