@@ -40,6 +40,7 @@ type Backend struct {
 	h       server.Hooks
 	pending map[string]queued // by key
 	histIDs map[string]bool   // keys of the history entries
+	histAge []string          // the same keys, oldest first (some may be gone)
 	maxNum  float64           // the highest number seen
 	floor   float64           // numbers at or above go to ebb.prompts.run
 }
@@ -178,8 +179,40 @@ func (b *Backend) onHistory(e jetstream.KeyValueEntry) {
 	b.mu.Unlock()
 	h.Stored(id, e.Value())
 	b.mu.Lock()
+	if !b.histIDs[e.Key()] {
+		b.histAge = append(b.histAge, e.Key())
+	}
 	b.histIDs[e.Key()] = true // after Stored: onEvent relies on it
+	old := b.overHistory()
 	b.mu.Unlock()
+	for _, k := range old { // every server trims; a purge twice is harmless
+		if err := b.hist.Purge(b.ctx, k); err != nil && b.ctx.Err() == nil {
+			b.logf("ebb serve: trimming the history: purge %s: %v", k, err)
+		}
+	}
+}
+
+// overHistory takes from histAge the oldest keys past MaxHistory entries.
+// b.mu is held.
+func (b *Backend) overHistory() []string {
+	var old []string
+	for len(b.histIDs)-len(old) > b.cfg.MaxHistory && len(b.histAge) > 0 {
+		k := b.histAge[0]
+		b.histAge = b.histAge[1:]
+		if b.histIDs[k] {
+			old = append(old, k)
+		}
+	}
+	if len(b.histAge) > 2*len(b.histIDs)+64 { // drop the keys already gone
+		live := b.histAge[:0]
+		for _, k := range b.histAge {
+			if b.histIDs[k] {
+				live = append(live, k)
+			}
+		}
+		b.histAge = live
+	}
+	return old
 }
 
 // onEvent relays a prompt's message; before its last one it makes sure

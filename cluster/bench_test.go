@@ -73,6 +73,11 @@ func newServerConfig(tb testing.TB) server.Config {
 }
 
 func startBenchCluster(tb testing.TB, workers, window int) *benchCluster {
+	return startCluster(tb, workers, window, cluster.Config{})
+}
+
+// startCluster is startBenchCluster with the server's JetStream config.
+func startCluster(tb testing.TB, workers, window int, ccfg cluster.Config) *benchCluster {
 	emb, err := cluster.StartEmbedded("127.0.0.1:0", tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
@@ -83,7 +88,7 @@ func startBenchCluster(tb testing.TB, workers, window int) *benchCluster {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(nc.Close)
-	be, err := cluster.NewBackend(context.Background(), nc, cluster.Config{}, tb.Logf)
+	be, err := cluster.NewBackend(context.Background(), nc, ccfg, tb.Logf)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,26 +9,27 @@ import (
 
 // Names of what ebb keeps in JetStream.
 const (
-	StreamPrompts  = "EBB_PROMPTS"
-	StreamDLQ      = "EBB_DLQ"
-	BucketQueue    = "EBB_QUEUE"
-	BucketHistory  = "EBB_HISTORY"
-	BucketWorkers  = "EBB_WORKERS"
-	BucketFiles    = "EBB_FILES"
-	ConsumerRun    = "ebb-run"
-	ConsumerFront  = "ebb-front"
-	SubjectRun     = "ebb.prompts.run"
-	SubjectFront   = "ebb.prompts.front"
-	SubjectDLQ     = "ebb.dlq.prompts"
-	SubjectEvents  = "ebb.events."
-	SubjectInterr  = "ebb.ctl.interrupt"
-	SubjectFree    = "ebb.ctl.free"
-	HeaderClient   = "Ebb-Client"
-	HeaderFinal    = "Ebb-Final"
-	HeaderReason   = "Ebb-Reason"
-	HeaderSubject  = "Ebb-Subject"
-	HeaderWorker   = "Ebb-Worker"
-	defaultAckWait = 30_000_000_000 // 30s, in nanoseconds (time.Duration)
+	StreamPrompts     = "EBB_PROMPTS"
+	StreamDLQ         = "EBB_DLQ"
+	BucketQueue       = "EBB_QUEUE"
+	BucketHistory     = "EBB_HISTORY"
+	BucketWorkers     = "EBB_WORKERS"
+	BucketFiles       = "EBB_FILES"
+	ConsumerRun       = "ebb-run"
+	ConsumerFront     = "ebb-front"
+	SubjectRun        = "ebb.prompts.run"
+	SubjectFront      = "ebb.prompts.front"
+	SubjectDLQ        = "ebb.dlq.prompts"
+	SubjectEvents     = "ebb.events."
+	SubjectInterr     = "ebb.ctl.interrupt"
+	SubjectFree       = "ebb.ctl.free"
+	HeaderClient      = "Ebb-Client"
+	HeaderFinal       = "Ebb-Final"
+	HeaderReason      = "Ebb-Reason"
+	HeaderSubject     = "Ebb-Subject"
+	HeaderWorker      = "Ebb-Worker"
+	defaultMaxHistory = 10_000
+	defaultAckWait    = 30_000_000_000 // 30s, in nanoseconds (time.Duration)
 )
 
 // Key is the KV key (and subject token) of a prompt id: the id itself when

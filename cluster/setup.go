@@ -38,6 +38,9 @@ type Config struct {
 	Replicas int
 	// Memory stores everything in memory instead of files.
 	Memory bool
+	// MaxHistory bounds EBB_HISTORY: past it, the server purges the oldest
+	// entries (default 10,000, as the server's own history).
+	MaxHistory int
 }
 
 func (c Config) withDefaults() Config {
@@ -46,6 +49,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Replicas <= 0 {
 		c.Replicas = 1
+	}
+	if c.MaxHistory <= 0 {
+		c.MaxHistory = defaultMaxHistory
 	}
 	return c
 }
