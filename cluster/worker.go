@@ -96,12 +96,16 @@ type Worker struct {
 	held   *held
 	logf   func(string, ...any)
 
-	mu         sync.Mutex
-	st         Stats
-	running    string
-	interrupt  context.CancelCauseFunc
-	freeReq    bool
-	statsDirty bool // the last putStats failed
+	mu        sync.Mutex
+	st        Stats
+	running   string
+	interrupt context.CancelCauseFunc
+	// claiming is the prompt this worker took before it runs it, and
+	// interruptSoon an interrupt for it that came before the run began.
+	claiming      string
+	interruptSoon bool
+	freeReq       bool
+	statsDirty    bool // the last putStats failed
 }
 
 // NewWorker connects the worker to the stream and the buckets (making
@@ -183,8 +187,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		id := string(m.Data)
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if w.interrupt != nil && (id == "" || id == w.running) {
+		switch {
+		case w.interrupt != nil && (id == "" || id == w.running):
 			w.interrupt(errors.New("interrupted by POST /interrupt"))
+		case w.claiming != "" && (id == "" || id == w.claiming):
+			w.interruptSoon = true // the run about to start begins interrupted
 		}
 	})
 	if err != nil {
@@ -372,6 +379,14 @@ func (w *Worker) process(ctx context.Context, c *candidate) {
 			return
 		}
 	}
+	w.mu.Lock()
+	w.claiming, w.interruptSoon = j.ID, false
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.claiming, w.interruptSoon = "", false
+		w.mu.Unlock()
+	}()
 	rec, rev, err := w.claim(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		m.Ack() // deleted from the queue before it ran
@@ -418,6 +433,9 @@ func (w *Worker) process(ctx context.Context, c *candidate) {
 	defer cancel(nil)
 	w.mu.Lock()
 	w.running, w.interrupt = j.ID, cancel
+	if w.interruptSoon {
+		cancel(errors.New("interrupted by POST /interrupt"))
+	}
 	w.mu.Unlock()
 	sink := func(clientID string, msg []byte) { w.publish(clientID, key, false, msg) }
 	out := w.runner.Run(runCtx, j, sink)
