@@ -3,9 +3,12 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ebbgraph/ebb/engine/device"
 )
 
 // Sentinel errors of the engine. Errors returned by Run wrap one of these
@@ -138,3 +141,27 @@ func (e *PromptError) Error() string {
 }
 
 func (e *PromptError) Unwrap() error { return ErrInvalid }
+
+// ErrorType is err's type as results and events name it: a NodeError's
+// Type when it has one, else the type of the sentinel err wraps
+// (internal_error, limit_exceeded, interrupted for a cancelled or timed
+// out context, out_of_memory, panic), else execution_error.
+func ErrorType(err error) string {
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Type != "" {
+		return ne.Type
+	}
+	switch {
+	case errors.Is(err, ErrInternal):
+		return TypeInternal
+	case errors.Is(err, ErrLimit):
+		return TypeLimit
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrInterrupted):
+		return TypeInterrupted
+	case errors.Is(err, device.ErrOutOfMemory):
+		return TypeOutOfMemory
+	case errors.Is(err, ErrPanic):
+		return TypePanic
+	}
+	return TypeExecution
+}

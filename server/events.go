@@ -190,7 +190,7 @@ func (r *recorder) finish(res *engine.RunResult) map[string]any {
 		d := r.errorData(errEvent(res.Err), "")
 		r.status("execution_interrupted", map[string]any{"node_id": d["node_id"], "node_type": d["node_type"], "executed": d["executed"]}, true)
 	default:
-		r.status("execution_error", r.errorData(errEvent(res.Err), errorType(res.Err)), false)
+		r.status("execution_error", r.errorData(errEvent(res.Err), engine.ErrorType(res.Err)), false)
 	}
 	r.send("ebb.memory", r.summary(res))
 	ok := res.Status == engine.StatusSuccess
@@ -227,25 +227,6 @@ func errEvent(err error) engine.Event {
 		}
 	}
 	return ev
-}
-
-// errorType is ebb's type of a run error (exception_type).
-func errorType(err error) string {
-	var ne *engine.NodeError
-	if errors.As(err, &ne) && ne.Type != "" {
-		return ne.Type
-	}
-	switch {
-	case errors.Is(err, engine.ErrInternal):
-		return engine.TypeInternal
-	case errors.Is(err, engine.ErrLimit):
-		return engine.TypeLimit
-	case errors.Is(err, device.ErrOutOfMemory):
-		return engine.TypeOutOfMemory
-	case errors.Is(err, engine.ErrPanic):
-		return engine.TypePanic
-	}
-	return engine.TypeExecution
 }
 
 func nonNil[T any](s []T) []T {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,7 +139,7 @@ func errorOf(err error) *errorJSON {
 		}
 		typ := ne.Type
 		if typ == "" {
-			typ = runErrorType(err)
+			typ = engine.ErrorType(err)
 		}
 		msg := err.Error()
 		if ne.Err != nil {
@@ -162,24 +161,7 @@ func errorOf(err error) *errorJSON {
 		}
 		return &errorJSON{Type: typ, Message: pe.Error()}
 	}
-	return &errorJSON{Type: runErrorType(err), Message: err.Error()}
-}
-
-// runErrorType is the type of an error that names no node.
-func runErrorType(err error) string {
-	switch {
-	case errors.Is(err, engine.ErrInternal):
-		return engine.TypeInternal
-	case errors.Is(err, engine.ErrLimit):
-		return engine.TypeLimit
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, engine.ErrInterrupted):
-		return engine.TypeInterrupted
-	case errors.Is(err, device.ErrOutOfMemory):
-		return engine.TypeOutOfMemory
-	case errors.Is(err, engine.ErrPanic):
-		return engine.TypePanic
-	}
-	return engine.TypeExecution
+	return &errorJSON{Type: engine.ErrorType(err), Message: err.Error()}
 }
 
 func writeJSON(w io.Writer, results []*engine.RunResult) error {
