@@ -44,25 +44,8 @@ func ReplaceImageOutputs(r *engine.Registry, f ImageFiles) error {
 	save := &pngWriter{dir: f.OutputDir, kind: "output", level: png.DefaultCompression}
 	preview := &pngWriter{dir: f.TempDir, kind: "temp", level: png.BestSpeed, temp: true}
 	types := []*engine.NodeType{
-		{
-			Class: "SaveImage",
-			Schema: engine.Schema{
-				Inputs: []engine.InputSpec{
-					in("images", "IMAGE"),
-					{Name: "filename_prefix", Type: "STRING", Optional: true, Default: "ComfyUI"},
-				},
-				OutputNode: true,
-			},
-			Runner: save,
-		},
-		{
-			Class: "PreviewImage",
-			Schema: engine.Schema{
-				Inputs:     []engine.InputSpec{in("images", "IMAGE")},
-				OutputNode: true,
-			},
-			Runner: preview,
-		},
+		{Class: "SaveImage", Schema: saveImageSchema, Runner: save},
+		{Class: "PreviewImage", Schema: previewImageSchema, Runner: preview},
 	}
 	for _, t := range types {
 		if err := r.Replace(t); err != nil {

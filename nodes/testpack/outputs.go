@@ -7,29 +7,26 @@ import (
 	"github.com/ebbgraph/ebb/engine"
 )
 
+// The schemas of SaveImage and PreviewImage, shared with the versions
+// that write files (ReplaceImageOutputs).
+var (
+	saveImageSchema = engine.Schema{
+		Inputs: []engine.InputSpec{
+			in("images", "IMAGE"),
+			{Name: "filename_prefix", Type: "STRING", Optional: true, Default: "ComfyUI"},
+		},
+		OutputNode: true,
+	}
+	previewImageSchema = engine.Schema{Inputs: []engine.InputSpec{in("images", "IMAGE")}, OutputNode: true}
+)
+
 func imageOutputTypes() []*engine.NodeType {
 	return []*engine.NodeType{
-		{
-			// SaveImage writes no file; filename_prefix is accepted and
-			// ignored (it is optional here, required in ComfyUI).
-			Class: "SaveImage",
-			Schema: engine.Schema{
-				Inputs: []engine.InputSpec{
-					in("images", "IMAGE"),
-					{Name: "filename_prefix", Type: "STRING", Optional: true, Default: "ComfyUI"},
-				},
-				OutputNode: true,
-			},
-			Runner: engine.RunFunc(showImages),
-		},
-		{
-			Class: "PreviewImage",
-			Schema: engine.Schema{
-				Inputs:     []engine.InputSpec{in("images", "IMAGE")},
-				OutputNode: true,
-			},
-			Runner: engine.RunFunc(showImages),
-		},
+		// SaveImage writes no file here (ReplaceImageOutputs gives one that
+		// does); filename_prefix is accepted and ignored (it is optional
+		// here, required in ComfyUI).
+		{Class: "SaveImage", Schema: saveImageSchema, Runner: engine.RunFunc(showImages)},
+		{Class: "PreviewImage", Schema: previewImageSchema, Runner: engine.RunFunc(showImages)},
 		{
 			// RebatchImages is ComfyUI's ImageRebatch: every image of every
 			// list item, regrouped into batches of batch_size.
