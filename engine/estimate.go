@@ -5,6 +5,7 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Estimate is a node's predicted device memory.
@@ -14,6 +15,10 @@ type Estimate struct {
 	Out int64
 	// Work is the memory it allocates and frees within its call.
 	Work int64
+	// Time is how long one call takes (a profile's "ms"): the simulated
+	// clock's compute time and, under offload, the cost of recomputing
+	// its outputs. Zero means unknown: the call's wall time counts.
+	Time time.Duration
 }
 
 // Total is what the node allocates at its highest: Out + Work.

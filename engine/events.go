@@ -19,6 +19,12 @@ const (
 	EventReleased    EventType = "released"
 	EventReexecuted  EventType = "reexecuted"
 	EventPinned      EventType = "pinned"
+	// Offload (RunOptions.Offload): a value moved off the device (Tier
+	// says where), brought back, dropped to be recomputed, or recomputed.
+	EventOffloaded  EventType = "offloaded"
+	EventReloaded   EventType = "reloaded"
+	EventDropped    EventType = "dropped"
+	EventRecomputed EventType = "recomputed"
 )
 
 // Event is one thing that happened during a run. Fields not relevant to the
@@ -34,9 +40,12 @@ type Event struct {
 	// Slot is the output index (released, reexecuted, pinned for a
 	// NotReexecutable node) or the number of nodes an expander pinned.
 	Slot int `json:"slot,omitempty"`
-	// Bytes is what a release freed on the device (released); 0 when the
-	// values are still held elsewhere (another slot, the cache).
+	// Bytes is what a release freed on the device (released), 0 when the
+	// values are still held elsewhere (another slot, the cache); or the
+	// size of a value offloaded, reloaded, dropped or recomputed.
 	Bytes int64 `json:"bytes,omitempty"`
+	// Tier is where an offloaded value went ("host", "disk").
+	Tier string `json:"tier,omitempty"`
 	// Cause is the late edge that made a node run again (reexecuted):
 	// the consumer that asked for the released slot.
 	Cause NodeID `json:"cause,omitempty"`

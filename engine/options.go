@@ -85,6 +85,13 @@ type RunOptions struct {
 	// Order picks the ready node that starts next; the zero value is
 	// policy.Memory (docs/scheduler.md).
 	Order policy.Order
+	// Offload lets the run move live values off the device (or drop them
+	// to be recomputed) when a node does not fit; the zero value,
+	// policy.OffloadNone, never does. Host and disk need a device that
+	// offers those tiers (device.Tiered). docs/offload.md.
+	Offload policy.Offload
+	// Evict is how an offloading run makes room (default policy.EvictCost).
+	Evict policy.Evict
 	// Observers get this run's events, after the engine's observers.
 	Observers []Observer
 	// Timeline records Stats.Timeline (live bytes after each node).
@@ -207,6 +214,21 @@ type Stats struct {
 	NeedBytes int64 `json:"need_bytes"`
 	// DevicePeakBytes is the highest usage the device reported.
 	DevicePeakBytes int64 `json:"device_peak_bytes"`
+	// Offload (RunOptions.Offload): the bytes moved off the device and
+	// brought back, the bytes moved to disk, the values evicted (moved or
+	// dropped) and the producer runs that recomputed dropped values.
+	OffloadedBytes int64 `json:"offloaded_bytes"`
+	ReloadedBytes  int64 `json:"reloaded_bytes"`
+	DiskBytes      int64 `json:"disk_bytes"`
+	Evictions      int   `json:"evictions"`
+	Recomputes     int   `json:"recomputes"`
+	// The simulated clock, in milliseconds: ComputeMs adds up every call's
+	// time (its Estimate.Time when declared, else its wall time),
+	// TransferMs every move between tiers, and SimMs is their sum: the
+	// run's time as if one node ran at a time and copies did not overlap.
+	ComputeMs  float64 `json:"compute_ms"`
+	TransferMs float64 `json:"transfer_ms"`
+	SimMs      float64 `json:"sim_ms"`
 	// Reexecuted says which late edge caused each re-execution (the first
 	// RunOptions.KeepExecuted of them).
 	Reexecuted []Reexecution `json:"reexecuted,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/ebbgraph/ebb/engine"
 )
@@ -28,6 +29,10 @@ type Class struct {
 	Work int64
 	// OutputNode makes the class an output node (where execution starts).
 	OutputNode bool
+	// Time is how long one call takes ("ms" in the JSON): the simulated
+	// clock's compute time and the cost of recomputing the class's
+	// outputs under offload. The call itself does not sleep.
+	Time time.Duration
 }
 
 // Output is one output of a Class: its type and the size of its value.
@@ -40,10 +45,12 @@ var units = map[string]float64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 
 
 // ParseProfile parses a profile's JSON:
 //
-//	{"unit": "GiB", "classes": {"KSampler": {"outputs": [["LATENT", 0.001]], "work": 13.5, "output_node": false}}}
+//	{"unit": "GiB", "classes": {"KSampler": {"outputs": [["LATENT", 0.001]], "work": 13.5, "ms": 2400, "output_node": false}}}
 //
 // The unit is B, KiB, MiB or GiB (default GiB); sizes are non-negative
-// numbers of that unit, rounded to whole bytes. Unknown keys are errors.
+// numbers of that unit, rounded to whole bytes. "ms" is the class's
+// compute time per call in milliseconds (non-negative, at most a year;
+// default 0). Unknown keys are errors.
 func ParseProfile(data []byte) (*Profile, error) {
 	var file struct {
 		Unit    *string                    `json:"unit"`
@@ -81,12 +88,20 @@ func parseClass(data json.RawMessage, scale float64) (Class, error) {
 	var raw struct {
 		Outputs    []json.RawMessage `json:"outputs"`
 		Work       *float64          `json:"work"`
+		Ms         *float64          `json:"ms"`
 		OutputNode bool              `json:"output_node"`
 	}
 	if err := strict(data, &raw); err != nil {
 		return Class{}, err
 	}
 	c := Class{OutputNode: raw.OutputNode}
+	if raw.Ms != nil {
+		ms := *raw.Ms
+		if !(ms >= 0) || ms > maxMs {
+			return Class{}, fmt.Errorf("ms: %v out of range (want 0 to %v)", ms, float64(maxMs))
+		}
+		c.Time = time.Duration(math.Round(ms * float64(time.Millisecond)))
+	}
 	if raw.Work != nil {
 		b, err := toBytes(*raw.Work, scale)
 		if err != nil {
@@ -119,6 +134,9 @@ func parseOutput(data json.RawMessage, scale float64) (Output, error) {
 	}
 	return Output{Type: typ, Bytes: b}, nil
 }
+
+// maxMs bounds a class's time: a year, in milliseconds.
+const maxMs = 365 * 24 * 3600 * 1000
 
 func toBytes(size, scale float64) (int64, error) {
 	b := math.Round(size * scale)
@@ -244,7 +262,7 @@ type profileNode struct {
 // Estimate is the class's sizes, so a run orders and admits its nodes
 // exactly.
 func (n *profileNode) Estimate(*engine.Node) (engine.Estimate, bool) {
-	e := engine.Estimate{Work: n.c.Work}
+	e := engine.Estimate{Work: n.c.Work, Time: n.c.Time}
 	for _, o := range n.c.Outputs {
 		e.Out += o.Bytes
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -72,6 +73,8 @@ func TestParseProfileErrors(t *testing.T) {
 		{`{"unit": "GiB", "clases": {}}`, `unknown field "clases"`},
 		{`{"classes": {"X": {"ouputs": []}}}`, `class "X": json: unknown field "ouputs"`},
 		{`{"classes": {"X": {"work": -1}}}`, `class "X": work: negative size -1`},
+		{`{"classes": {"X": {"ms": -1}}}`, `class "X": ms: -1 out of range`},
+		{`{"classes": {"X": {"ms": 1e300}}}`, `class "X": ms: 1e+300 out of range`},
 		{`{"classes": {"X": {"work": "1"}}}`, `class "X": json: cannot unmarshal string`},
 		{`{"classes": {"X": {"outputs": [["T", -0.5]]}}}`, `class "X": outputs[0]: T: negative size -0.5`},
 		{`{"classes": {"X": {"outputs": [["T", 1], ["U"]]}}}`, `class "X": outputs[1]: want [TYPE, size]`},
@@ -202,5 +205,25 @@ func TestAllocateVRAMSchema(t *testing.T) {
 	}
 	if d := cmp.Diff(want, ty.Schema); d != "" {
 		t.Errorf("schema (-want +got):\n%s", d)
+	}
+}
+
+func TestParseProfileMs(t *testing.T) {
+	p, err := ParseProfile([]byte(`{"classes": {"X": {"outputs": [["T", 1]], "ms": 2.5}, "Y": {}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Classes["X"].Time; got != 2500*time.Microsecond {
+		t.Errorf("X: Time = %v, want 2.5ms", got)
+	}
+	if got := p.Classes["Y"].Time; got != 0 {
+		t.Errorf("Y: Time = %v, want 0", got)
+	}
+	est, ok := p.Types()[0].Runner.(engine.Estimator).Estimate(&engine.Node{Class: "X"})
+	if !ok || est.Time != 2500*time.Microsecond {
+		t.Errorf("Estimate = %+v, %v; want Time 2.5ms", est, ok)
+	}
+	if q := p.Scale(2); q.Classes["X"].Time != p.Classes["X"].Time {
+		t.Errorf("Scale changed Time: %v", q.Classes["X"].Time)
 	}
 }
