@@ -20,6 +20,9 @@ func (r *run) admit(n *rnode) (int64, bool) {
 	if n.ext != nil && n.ext.sub != nil {
 		return 0, true // resolves its subgraph's results: no call
 	}
+	if r.off.on || r.e.off.used {
+		return r.admitOffload(n)
+	}
 	need := r.est(n).Total()
 	total := r.e.refs.Live() + r.reserved + need
 	if r.capacity > 0 && total > r.capacity {

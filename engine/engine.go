@@ -25,6 +25,7 @@ type Engine struct {
 	refs  *lifetime.Refs
 	est   estimates // measured node memory, for the order and admission
 	cache *cache
+	off   offloader // values offloading runs made (offload.go)
 	mu    sync.Mutex
 }
 
@@ -46,14 +47,16 @@ func New(opts Options) (*Engine, error) {
 	refs := lifetime.NewRefs()
 	acct := &accounting{dev: dev}
 	refs.OnIdle = acct.setIdle
-	return &Engine{
+	e := &Engine{
 		opts:  opts,
 		reg:   opts.Registry,
 		dev:   dev,
 		acct:  acct,
 		refs:  refs,
 		cache: newCache(opts.Cache, refs),
-	}, nil
+	}
+	e.off.tiered, _ = dev.(device.Tiered)
+	return e, nil
 }
 
 // Device returns the engine's device.
@@ -116,6 +119,10 @@ func (e *Engine) Run(ctx context.Context, wf Workflow, ro RunOptions) (*RunResul
 		res.Status, res.Err = StatusInvalid, err
 		return res, err
 	}
+	if err := checkOffloadOptions(e.dev, ro); err != nil {
+		res.Status, res.Err = StatusInvalid, &PromptError{Type: "invalid_policy", Message: err.Error(), Err: err}
+		return res, res.Err
+	}
 	e.execute(ctx, v, ro, pol, em, res)
 	return res, res.Err
 }
@@ -139,5 +146,6 @@ func (e *Engine) execute(ctx context.Context, v *validated, ro RunOptions, pol p
 		r.keep = math.MaxInt
 	}
 	r.timelineOn = ro.Timeline
+	r.off = offloadRun{mode: ro.Offload, evict: ro.Evict, on: ro.Offload != policy.OffloadNone}
 	r.execute()
 }

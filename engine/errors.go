@@ -130,6 +130,9 @@ type PromptError struct {
 	Message string
 	Details string
 	Nodes   map[NodeID]*NodeValidation
+	// Err is the cause, when there is one (an offload mode the device
+	// cannot serve wraps device.ErrNoTier).
+	Err error
 }
 
 func (e *PromptError) Error() string {
@@ -140,7 +143,12 @@ func (e *PromptError) Error() string {
 	return s
 }
 
-func (e *PromptError) Unwrap() error { return ErrInvalid }
+func (e *PromptError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalid, e.Err}
+	}
+	return []error{ErrInvalid}
+}
 
 // ErrorType is err's type as results and events name it: a NodeError's
 // Type when it has one, else the type of the sentinel err wraps

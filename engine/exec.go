@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/ebbgraph/ebb/engine/device"
 	"github.com/ebbgraph/ebb/lifetime"
@@ -25,6 +26,9 @@ type callJob struct {
 
 	reserve  int64 // n's estimate, reserved while the job is in flight
 	returned bool  // its calls returned (seen by the run goroutine)
+	read     []*Buffer // tracked buffers its calls read (offload.go)
+
+	wall time.Duration // the calls' wall time (filled by exec)
 
 	// filled by exec
 	needs   []string
@@ -176,7 +180,9 @@ func (r *run) checkReads(v []any) error {
 // Panics are recovered here, the one place node code runs.
 func exec(ctx context.Context, job *callJob) (d *callJob) {
 	d = job
+	start := time.Now()
 	defer func() {
+		d.wall = time.Since(start)
 		if p := recover(); p != nil {
 			d.err = &PanicError{Value: p, Stack: debug.Stack()}
 			d.results = nil

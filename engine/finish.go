@@ -15,6 +15,10 @@ import (
 func (r *run) finish(d *callJob) {
 	n := d.n
 	r.running--
+	if len(d.read) > 0 {
+		r.unread(d)
+	}
+	r.clockJob(d)
 	if d.freeErr != nil {
 		r.internal(n, d.freeErr)
 	}
@@ -78,6 +82,9 @@ func (r *run) finish(d *callJob) {
 		r.measure(d, outs)
 	}
 	r.complete(n, outs, ui)
+	if r.off.on {
+		r.track(n, outs, r.lineageOf(d, outs))
+	}
 	r.recycle(d)
 }
 

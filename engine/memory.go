@@ -22,6 +22,11 @@ type Buffer struct {
 	acct  *accounting
 	freed bool // guarded by acct.mu
 	idle  bool // held only by dead slots (lifetime.Refs.OnIdle); guarded by acct.mu
+	// Where the content is (offload.go): tier, or nowhere when dropped (to
+	// be recomputed). Changed by the run goroutine under acct.mu.
+	tier    device.Tier
+	dropped bool
+	off     *offEntry // offload bookkeeping; nil until an offloading run tracks it
 	// Label says what the buffer holds ("MODEL", "work"), for messages.
 	Label string
 }
@@ -43,10 +48,13 @@ func (b *Buffer) Release() error { return b.acct.free(b) }
 // Check reports an error wrapping device.ErrUseAfterFree when b was freed.
 func (b *Buffer) Check() error {
 	b.acct.mu.Lock()
-	freed := b.freed
+	freed, away := b.freed, b.dropped || b.tier != device.TierDevice
 	b.acct.mu.Unlock()
 	if freed {
 		return fmt.Errorf("%w: %v", device.ErrUseAfterFree, b)
+	}
+	if away {
+		return fmt.Errorf("%w: %v", ErrNotResident, b)
 	}
 	if c, ok := b.acct.dev.(device.Checker); ok {
 		return c.Check(b.buf)
@@ -85,6 +93,23 @@ type accounting struct {
 	// allocation into bound.
 	idle  int64
 	bound int64 // since resetPeak
+	// away is the bytes of live buffers not on the device: offloaded to a
+	// slower tier or dropped to be recomputed (offload.go). They are not
+	// in inUse.
+	away int64
+	// freedDropped lists dropped buffers freed since the run last looked
+	// (run.letGo ends their lineage holds).
+	freedDropped []*Buffer
+}
+
+// takeFreedDropped returns and forgets the dropped buffers freed since
+// the last call.
+func (a *accounting) takeFreedDropped() []*Buffer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	bufs := a.freedDropped
+	a.freedDropped = nil
+	return bufs
 }
 
 // resetPeak starts a run: the engine's peak, the window and the device
@@ -133,8 +158,17 @@ func (a *accounting) free(b *Buffer) error {
 		return fmt.Errorf("%w: %v", device.ErrDoubleFree, b)
 	}
 	b.freed = true
+	if b.dropped { // its device memory went when it was dropped
+		a.away -= b.Bytes()
+		a.freedDropped = append(a.freedDropped, b)
+		return nil
+	}
 	err := a.dev.Free(b.buf)
 	if err == nil || errors.Is(err, device.ErrDoubleFree) {
+		if b.tier != device.TierDevice {
+			a.away -= b.Bytes()
+			return err
+		}
 		a.inUse -= b.Bytes()
 		if b.idle {
 			b.idle = false
@@ -157,6 +191,9 @@ func (a *accounting) setIdle(x lifetime.Resource, idle bool) {
 		return
 	}
 	b.idle = idle
+	if b.dropped || b.tier != device.TierDevice {
+		return // counted when it comes back (accounting.moveIn)
+	}
 	if idle {
 		a.idle += b.Bytes()
 	} else {

@@ -45,9 +45,9 @@ func (r *run) nextReady() int {
 func (r *run) est(n *rnode) Estimate {
 	if !n.estSet {
 		e, declared := r.estimate(n)
-		n.estOut, n.estWork, n.estSet, n.declared = e.Out, e.Work, true, declared
+		n.estOut, n.estWork, n.estTime, n.estSet, n.declared = e.Out, e.Work, e.Time, true, declared
 	}
-	return Estimate{Out: n.estOut, Work: n.estWork}
+	return Estimate{Out: n.estOut, Work: n.estWork, Time: n.estTime}
 }
 
 // segKey is what running a candidate (and the chain it alone makes

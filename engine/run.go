@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ebbgraph/ebb/lifetime"
 	"github.com/ebbgraph/ebb/policy"
@@ -67,6 +68,9 @@ type run struct {
 	fwdSteps  int64 // cells those moved or walked past (for tests)
 
 	timelineOn bool
+	off        offloadRun
+	compute    time.Duration // the simulated clock (Stats.ComputeMs, TransferMs)
+	xfer       time.Duration
 	segSim     segSim   // the memory order's scratch
 	rollFront  []*rnode // rollout's scratch
 	rollSeq    []*rnode // the last rollout's order

@@ -129,6 +129,9 @@ func (r *run) dispatch() {
 			return
 		}
 		r.running++
+		if r.par > 1 && (r.off.on || r.e.off.used) {
+			r.reads(job)
+		}
 		r.em.emit(n.event(EventExecuting))
 		if r.par == 1 {
 			r.finish(exec(r.ctx, job))
@@ -256,6 +259,9 @@ func (r *run) end() {
 	r.tr.DiscardAll()
 	r.gens = nil
 	r.e.cache.endRun(r.workflowSigs())
+	if r.e.off.used {
+		r.endOffload()
+	}
 	st := &r.res.Stats
 	ts := r.tr.Stats()
 	st.Releases, st.Pins = ts.Releases, ts.Pins

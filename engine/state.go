@@ -5,6 +5,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ebbgraph/ebb/lifetime"
 )
@@ -127,6 +128,7 @@ type rnode struct {
 	state    nstate
 	// estOut and estWork are the node's Estimate, once estSet.
 	estOut, estWork int64
+	estTime         time.Duration
 
 	queued     bool // on the scheduling worklist
 	pinnedOut  bool // output node or target: outputs pinned for the run
