@@ -24,8 +24,8 @@ type callJob struct {
 	alloc  callAlloc
 	view   graphView // the graph the calls see (Call.Graph)
 
-	reserve  int64 // n's estimate, reserved while the job is in flight
-	returned bool  // its calls returned (seen by the run goroutine)
+	reserve  int64     // n's estimate, reserved while the job is in flight
+	returned bool      // its calls returned (seen by the run goroutine)
 	read     []*Buffer // tracked buffers its calls read (offload.go)
 
 	wall time.Duration // the calls' wall time (filled by exec)

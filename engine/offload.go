@@ -21,13 +21,13 @@ var ErrNotResident = errors.New("engine: value not on the device")
 // offEntry is the offload bookkeeping of one output buffer. Owned by the
 // run goroutine.
 type offEntry struct {
-	node    NodeID // the node that made it, for events
-	class   string
-	lastUse uint64   // offloader.tick when a node last made or read it
-	readers int32    // in-flight jobs reading it: it stays put
-	guard   uint64   // == offloader.guard: the node being admitted needs it
-	linHolds int32   // lineages of dropped values that hold it: never dropped itself
-	lin     *lineage // how to make it again; nil: it cannot be recomputed
+	node     NodeID // the node that made it, for events
+	class    string
+	lastUse  uint64   // offloader.tick when a node last made or read it
+	readers  int32    // in-flight jobs reading it: it stays put
+	guard    uint64   // == offloader.guard: the node being admitted needs it
+	linHolds int32    // lineages of dropped values that hold it: never dropped itself
+	lin      *lineage // how to make it again; nil: it cannot be recomputed
 }
 
 // offloader is an engine's offload state: the buffers offloading runs
