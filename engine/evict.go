@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,9 @@ import (
 // node whose inputs or declared estimate cannot be made room for fails
 // with out_of_memory.
 func (r *run) admitOffload(n *rnode) (int64, bool) {
+	if r.ctx.Err() != nil {
+		return 0, true // dispatch reports the interruption
+	}
 	o := &r.e.off
 	r.letGo()
 	o.tick++
@@ -43,12 +47,15 @@ func (r *run) admitOffload(n *rnode) (int64, bool) {
 			return 0, false
 		}
 		if err := r.reload(b, n); err != nil {
-			r.fail(n, TypeExecution, err)
+			r.offFail(n, err)
 			return 0, false
 		}
 	}
 	need := r.est(n).Total()
-	if !r.makeRoom(n, need, n.declared) {
+	// A measured estimate may be another node's of the class: at
+	// parallelism 1 the call's allocations make room as they need it
+	// (roomNow) rather than evict for a guess.
+	if (n.declared || r.par > 1) && !r.makeRoom(n, need, n.declared) {
 		return 0, false
 	}
 	r.res.Stats.NeedBytes = max(r.res.Stats.NeedBytes, r.resident()+r.reserved+need)
@@ -101,7 +108,7 @@ func (r *run) makeRoom(n *rnode, bytes int64, strict bool) bool {
 			break
 		}
 		if err := r.evict(v, how, n); err != nil {
-			r.fail(n, TypeExecution, err)
+			r.offFail(n, err)
 			return false
 		}
 	}
@@ -245,4 +252,30 @@ func (r *run) clock(compute, xfer time.Duration) {
 	st.ComputeMs = float64(r.compute) / float64(time.Millisecond)
 	st.TransferMs = float64(r.xfer) / float64(time.Millisecond)
 	st.SimMs = st.ComputeMs + st.TransferMs
+}
+
+// roomNow evicts, while a call runs on the run goroutine (parallelism 1),
+// until bytes fit on the device now; the call's inputs stay (guarded when
+// it was admitted). It reports whether they fit.
+func (r *run) roomNow(bytes int64) bool {
+	for r.e.acct.used()+bytes > r.capacity {
+		v, how := r.victim()
+		if v == nil {
+			return false
+		}
+		if err := r.evict(v, how, r.runningNode); err != nil {
+			r.offFail(r.runningNode, err)
+			return false
+		}
+	}
+	return true
+}
+
+// offFail fails the run for a move that failed while admitting n: an
+// interruption when the run's context ended mid-copy.
+func (r *run) offFail(n *rnode, err error) {
+	if r.ctx.Err() != nil && errors.Is(err, r.ctx.Err()) {
+		err = fmt.Errorf("%w: %w", ErrInterrupted, err)
+	}
+	r.fail(n, TypeExecution, err)
 }

@@ -223,6 +223,9 @@ func (a *accounting) snapshot() (inUse, peak, devPeak, bound int64) {
 // their sum.
 type callAlloc struct {
 	acct *accounting
+	// room, when set, makes room for bytes on the device by evicting
+	// (offload at parallelism 1, where calls run on the run goroutine).
+	room func(bytes int64) bool
 	mu   sync.Mutex
 	bufs []*Buffer
 	cur  int64
@@ -238,6 +241,9 @@ func (c *Call) Alloc(ctx context.Context, bytes int64, label string) (*Buffer, e
 		return nil, fmt.Errorf("engine: Call.Alloc outside a run")
 	}
 	b, err := c.alloc.acct.alloc(ctx, bytes, label)
+	if err != nil && c.alloc.room != nil && isOOM(err) && c.alloc.room(bytes) {
+		b, err = c.alloc.acct.alloc(ctx, bytes, label) // offload made room
+	}
 	if err != nil {
 		return nil, err
 	}

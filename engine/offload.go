@@ -288,3 +288,10 @@ func (r *run) endOffload() {
 	}
 	o.used = r.e.acct.awayBytes() > 0
 }
+
+// used is the bytes on the device now.
+func (a *accounting) used() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.inUse
+}

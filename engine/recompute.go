@@ -160,15 +160,18 @@ func (r *run) recompute(b *Buffer, n *rnode) bool {
 			return false
 		}
 		if err := r.reload(x, n); err != nil {
-			r.fail(n, TypeExecution, err)
+			r.offFail(n, err)
 			return false
 		}
 	}
-	if !r.makeRoom(n, lin.est.Total(), true) {
+	p := lin.p
+	if p.declared && !r.makeRoom(n, lin.est.Total(), true) {
 		return false
 	}
-	p := lin.p
 	alloc := callAlloc{acct: r.e.acct}
+	if r.capacity > 0 {
+		alloc.room, r.runningNode = r.roomNow, n
+	}
 	c := &Call{Inputs: lin.inputs, Node: p.id, Class: p.def.Class, Graph: &graphView{v: r.v, eph: r.eph}, alloc: &alloc, real: p.realID(), eph: p.eph(), display: p.displayID()}
 	start := time.Now()
 	res, err := runOnce(r, lin.runner, c)
@@ -185,7 +188,7 @@ func (r *run) recompute(b *Buffer, n *rnode) bool {
 		}
 	}
 	if err != nil || len(errs) > 0 {
-		r.fail(n, TypeExecution, fmt.Errorf("recomputing the output of node %s that node %s reads: %w", p.id, n.id, errors.Join(append([]error{err}, errs...)...)))
+		r.offFail(n, fmt.Errorf("recomputing the output of node %s that node %s reads: %w", p.id, n.id, errors.Join(append([]error{err}, errs...)...)))
 		return false
 	}
 	t := lin.time
@@ -228,8 +231,8 @@ func (r *run) adoptOutputs(lin *lineage, res Result, alloc *callAlloc) error {
 			return fmt.Errorf("%w: output %d holds %d buffers the second time, %d the first", ErrBadResult, i, len(now), len(was))
 		}
 		for j, w := range was {
-			if !w.dropped {
-				continue
+			if !w.dropped || w.freed {
+				continue // resident, or dropped and freed since: nothing to restore
 			}
 			nb := now[j]
 			if nb.Bytes() != w.Bytes() || nb.acct != r.e.acct || nb.freed {

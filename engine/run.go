@@ -67,14 +67,15 @@ type run struct {
 	fwdOps    int64 // forwards and forwarded-output lookups (for tests)
 	fwdSteps  int64 // cells those moved or walked past (for tests)
 
-	timelineOn bool
-	off        offloadRun
-	compute    time.Duration // the simulated clock (Stats.ComputeMs, TransferMs)
-	xfer       time.Duration
-	segSim     segSim   // the memory order's scratch
-	rollFront  []*rnode // rollout's scratch
-	rollSeq    []*rnode // the last rollout's order
-	plan       []*rnode // the memory order's play being followed
+	timelineOn  bool
+	off         offloadRun
+	runningNode *rnode        // the node whose call runs on the run goroutine (offload, parallelism 1)
+	compute     time.Duration // the simulated clock (Stats.ComputeMs, TransferMs)
+	xfer        time.Duration
+	segSim      segSim   // the memory order's scratch
+	rollFront   []*rnode // rollout's scratch
+	rollSeq     []*rnode // the last rollout's order
+	plan        []*rnode // the memory order's play being followed
 }
 
 // ephDef is where an ephemeral node came from. Immutable once made.

@@ -134,6 +134,9 @@ func (r *run) dispatch() {
 		}
 		r.em.emit(n.event(EventExecuting))
 		if r.par == 1 {
+			if r.off.on && r.capacity > 0 {
+				job.alloc.room, r.runningNode = r.roomNow, n
+			}
 			r.finish(exec(r.ctx, job))
 			r.checkStep()
 		} else {

@@ -37,12 +37,23 @@ type config struct {
 	strategy policy.Strategy
 	cache    engine.CacheMode
 	par      int
+	// Offload (zero: none): the run's mode and eviction choice, on a
+	// tiered Sim of capacity bytes (0: unlimited) whose disk tier, for
+	// offload disk, is diskDir.
+	offload  policy.Offload
+	evict    policy.Evict
+	capacity int64
+	diskDir  string
 }
 
 func (c config) policy() policy.Policy { return policy.Policy{Level: c.level, Strategy: c.strategy} }
 
 func (c config) String() string {
-	return fmt.Sprintf("level %d, %v, cache %v, parallelism %d", c.level, c.strategy, c.cache, c.par)
+	s := fmt.Sprintf("level %d, %v, cache %v, parallelism %d", c.level, c.strategy, c.cache, c.par)
+	if c.offload != policy.OffloadNone {
+		s += fmt.Sprintf(", offload %v, evict %v, capacity %d", c.offload, c.evict, c.capacity)
+	}
+	return s
 }
 
 var (
@@ -71,6 +82,12 @@ type harness struct {
 func newHarness(t tb, cfg config) *harness {
 	t.Helper()
 	dev := device.NewSim(0)
+	if cfg.offload != policy.OffloadNone {
+		var err error
+		if dev, err = device.NewTieredSim(cfg.capacity, device.SimTiers{Host: true, DiskDir: cfg.diskDir}); err != nil {
+			t.Fatalf("device.NewTieredSim: %v", err)
+		}
+	}
 	e, err := engine.New(engine.Options{Registry: reg, Device: dev, Cache: cfg.cache, Parallelism: cfg.par})
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
@@ -86,6 +103,9 @@ func (h *harness) close(t tb) {
 	}
 	if st := h.dev.Stats(); st.InUse != 0 {
 		t.Fatalf("%v: %d bytes in use after engine.Close", h.cfg, st.InUse)
+	}
+	if ts := h.dev.TierStats(); ts.Host.InUse != 0 || ts.Disk.InUse != 0 {
+		t.Fatalf("%v: host %d and disk %d bytes in use after engine.Close", h.cfg, ts.Host.InUse, ts.Disk.InUse)
 	}
 	if err := h.dev.Close(); err != nil {
 		t.Fatalf("%v: device.Close: %v", h.cfg, err)
@@ -108,6 +128,7 @@ type outcome struct {
 	events   []engine.Event
 	samples  []sample // only at parallelism 1
 	inUse    int64    // device bytes in use after the run
+	away     int64    // host and disk bytes in use after the run
 	cached   int64    // engine.CachedBytes after the run
 	cacheLen int
 	panic    string // the panic value and stack, when Run panicked
@@ -145,7 +166,7 @@ func (h *harness) run(t tb, wf engine.Workflow, pol policy.Policy) *outcome {
 		}
 	})
 	res, stack := runCatching(func() (*engine.RunResult, error) {
-		return h.e.Run(ctx, wf, engine.RunOptions{Policy: &pol, Observers: []engine.Observer{rec}})
+		return h.e.Run(ctx, wf, engine.RunOptions{Policy: &pol, Observers: []engine.Observer{rec}, Offload: h.cfg.offload, Evict: h.cfg.evict})
 	})
 	if stack != "" {
 		out.panic = stack
@@ -161,6 +182,8 @@ func (h *harness) run(t tb, wf engine.Workflow, pol policy.Policy) *outcome {
 	out.res = res
 	out.calls = l.Calls()
 	out.inUse = h.dev.Stats().InUse
+	ts := h.dev.TierStats()
+	out.away = ts.Host.InUse + ts.Disk.InUse
 	out.cached = h.e.CachedBytes()
 	out.cacheLen = h.e.CacheLen()
 	return out
@@ -255,8 +278,8 @@ func checkNoUseAfterFree(t tb, h *harness, out *outcome) {
 // nothing with cache none.
 func checkHeld(t tb, h *harness, out *outcome) {
 	t.Helper()
-	if out.inUse != out.cached {
-		t.Fatalf("%v: device holds %d bytes after the run, the cache keeps %d", out, out.inUse, out.cached)
+	if out.inUse+out.away != out.cached {
+		t.Fatalf("%v: device holds %d bytes and its slower tiers %d after the run, the cache keeps %d", out, out.inUse, out.away, out.cached)
 	}
 	if h.cfg.cache == cacheNone && (out.inUse != 0 || out.cacheLen != 0) {
 		t.Fatalf("%v: cache none, but %d bytes and %d entries are left", out, out.inUse, out.cacheLen)
