@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"gorgonia.org/cu"
 
@@ -33,6 +34,7 @@ type gpu struct {
 	lastID     uint64
 	live       map[uint64]*buffer
 	closed     bool
+	host       hostTier // see tiers.go
 }
 
 var (
@@ -41,12 +43,16 @@ var (
 	_ device.PeakResetter = (*gpu)(nil)
 )
 
-// buffer is a gpu's Buffer. freed is guarded by the gpu's mutex.
+// buffer is a gpu's Buffer. Its content is at ptr on the device or at host
+// in pinned host memory, as tier says (neither for a zero-byte buffer).
+// Every field but gpu, id and bytes is guarded by the gpu's mutex.
 type buffer struct {
 	gpu   *gpu
 	id    uint64
 	bytes int64
-	ptr   cu.DevicePtr // 0 for a zero-byte buffer
+	ptr   cu.DevicePtr
+	host  unsafe.Pointer
+	tier  device.Tier
 	freed bool
 }
 
@@ -93,6 +99,11 @@ func New(ordinal int, opts ...Option) (device.Device, error) {
 	if o.capacity > 0 {
 		capacity = min(o.capacity, total)
 	}
+	host, err := newHostTier(ctx, o)
+	if err != nil {
+		ctx.Close()
+		return nil, fmt.Errorf("cuda:%d: host tier: %w", ordinal, err)
+	}
 	g := &gpu{
 		ctx:      ctx,
 		ordinal:  ordinal,
@@ -100,6 +111,7 @@ func New(ordinal int, opts ...Option) (device.Device, error) {
 		total:    total,
 		capacity: capacity,
 		live:     make(map[uint64]*buffer),
+		host:     host,
 	}
 	g.driverPeak = g.driverUsed()
 	return g, nil
@@ -160,31 +172,38 @@ func (g *gpu) Alloc(ctx context.Context, bytes int64) (device.Buffer, error) {
 	if bytes > g.capacity-g.inUse {
 		return nil, g.oom(bytes)
 	}
-	var ptr cu.DevicePtr
-	if bytes > 0 {
-		p, err := g.ctx.MemAlloc(bytes)
-		if errors.Is(err, cu.OutOfMemory) {
-			free, total, merr := g.ctx.MemInfo()
-			if merr != nil {
-				return nil, fmt.Errorf("cuda:%d: driver: %w", g.ordinal, g.oom(bytes))
-			}
-			return nil, fmt.Errorf("cuda:%d: driver has %s free of %s: %w",
-				g.ordinal, device.FormatBytes(free), device.FormatBytes(total), g.oom(bytes))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cuda:%d: alloc %s: %w", g.ordinal, device.FormatBytes(bytes), err)
-		}
-		ptr = p
+	ptr, err := g.memAlloc(bytes)
+	if err != nil {
+		return nil, err
 	}
 	g.lastID++
 	b := &buffer{gpu: g, id: g.lastID, bytes: bytes, ptr: ptr}
 	g.live[b.id] = b
 	g.inUse += bytes
 	g.peak = max(g.peak, g.inUse)
-	if bytes > 0 {
-		g.driverPeak = max(g.driverPeak, g.driverUsed())
-	}
 	return b, nil
+}
+
+// memAlloc reserves bytes of VRAM (none for zero bytes) and updates the
+// driver peak. g.mu is held, and bytes fit the capacity.
+func (g *gpu) memAlloc(bytes int64) (cu.DevicePtr, error) {
+	if bytes == 0 {
+		return 0, nil
+	}
+	p, err := g.ctx.MemAlloc(bytes)
+	if errors.Is(err, cu.OutOfMemory) {
+		free, total, merr := g.ctx.MemInfo()
+		if merr != nil {
+			return 0, fmt.Errorf("cuda:%d: driver: %w", g.ordinal, g.oom(bytes))
+		}
+		return 0, fmt.Errorf("cuda:%d: driver has %s free of %s: %w",
+			g.ordinal, device.FormatBytes(free), device.FormatBytes(total), g.oom(bytes))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cuda:%d: alloc %s: %w", g.ordinal, device.FormatBytes(bytes), err)
+	}
+	g.driverPeak = max(g.driverPeak, g.driverUsed())
+	return p, nil
 }
 
 func (g *gpu) oom(bytes int64) *device.OutOfMemoryError {
@@ -231,24 +250,37 @@ func (g *gpu) Free(b device.Buffer) error {
 	return nil
 }
 
-// memFree frees gb's memory. cu's MemFree returns nothing: it leaves the
-// driver's answer in the context's sticky error. g.mu is held.
+// memFree frees gb's memory on whichever tier it is. g.mu is held.
 func (g *gpu) memFree(gb *buffer) error {
-	if gb.bytes == 0 {
+	switch {
+	case gb.bytes == 0:
 		return nil
+	case gb.tier == device.TierHost:
+		return g.freeHost(gb, gb.host)
 	}
-	g.ctx.MemFree(gb.ptr)
+	return g.freeDevice(gb, gb.ptr)
+}
+
+// freeDevice frees gb's VRAM at ptr. cu's MemFree returns nothing: it
+// leaves the driver's answer in the context's sticky error. g.mu is held.
+func (g *gpu) freeDevice(gb *buffer, ptr cu.DevicePtr) error {
+	g.ctx.MemFree(ptr)
 	if err := g.ctx.Error(); err != nil {
 		return fmt.Errorf("cuda:%d: free %v: %w", g.ordinal, gb, err)
 	}
 	return nil
 }
 
-// release marks gb freed and takes it out of the accounting. g.mu is held.
+// release marks gb freed and takes it out of the accounting of its tier.
+// g.mu is held.
 func (g *gpu) release(gb *buffer) {
 	gb.freed = true
 	delete(g.live, gb.id)
-	g.inUse -= gb.bytes
+	if gb.tier == device.TierHost {
+		g.host.inUse -= gb.bytes
+	} else {
+		g.inUse -= gb.bytes
+	}
 }
 
 // Check reports an error wrapping device.ErrUseAfterFree when b was freed
@@ -299,7 +331,8 @@ func (g *gpu) ResetPeak() {
 	}
 }
 
-// Close frees every live buffer and destroys the context. It returns an
+// Close frees every live buffer, on the device and the host tier, and
+// destroys the context. It returns an
 // error wrapping device.ErrLeak when buffers were still live, joined with
 // any driver error. Later Allocs fail with device.ErrClosed, later Frees
 // with device.ErrDoubleFree. Closing a closed device does nothing and
@@ -320,6 +353,7 @@ func (g *gpu) Close() error {
 		leaked[i] = b
 	}
 	errs[0] = device.LeakError(leaked)
+	errs = append(errs, g.host.close(g.ctx))
 	// Leave no destroyed context current on cu's thread.
 	g.ctx.Do(func() error { return cu.SetCurrentContext(cu.CUContext{}) })
 	if err := g.ctx.Close(); err != nil {

@@ -20,6 +20,11 @@
 // simulate a smaller card. Like device.Sim, freed buffers are poisoned:
 // double frees and Check of a freed buffer are errors.
 //
+// The device implements device.Tiered. WithHostTier gives it a host tier
+// in pinned host memory (cuMemAllocHost): Move copies a buffer's content
+// out on a stream of its own and frees its VRAM, and copies it back into
+// fresh VRAM, returning the measured copy time. There is no disk tier.
+//
 // docs/cuda.md explains building, the CI compile check without a GPU and
 // the check on a GPU machine.
 package cuda

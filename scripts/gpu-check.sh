@@ -5,8 +5,10 @@
 #
 #   bash scripts/gpu-check.sh
 #
-#  1. the tagged device tests (the devicetest conformance suite and the
-#     driver checks) on the GPU;
+#  1. the tagged device tests on the GPU: the devicetest conformance suite,
+#     the host tier's cases (devicetest.RunTiers, and a byte-for-byte round
+#     trip through pinned host memory that logs the measured bandwidth) and
+#     the driver checks;
 #  2. the seed workflow with real allocations at levels 0 and 2, sizes
 #     scaled by EBB_GPU_SCALE under a cap of 22 GiB times the same factor
 #     (the seed PR's 22 GiB card, shrunk), printing ebb's accounting next to
@@ -63,7 +65,7 @@ note() { notes+=("$*"); }
 say "1/2 device tests on cuda:$dev"
 EBB_CUDA_DEVICE=$dev timeout "$limit" "$b/cuda.test" -test.v -test.count=1 >"$tmp/test.out" 2>&1
 rc=$?
-grep -E '^(--- |    --- FAIL|ok|PASS|FAIL)|cuda_test.go|devicetest.go' "$tmp/test.out" | sed 's/^/  /'
+grep -E '^(--- |    --- FAIL|ok|PASS|FAIL)|(cuda|tiers)_test.go|devicetest.go|tiers.go' "$tmp/test.out" | sed 's/^/  /'
 if ((rc != 0)); then
 	say "device tests FAILED (exit $rc); last lines:"
 	tail -n 20 "$tmp/test.out" | sed 's/^/  /'

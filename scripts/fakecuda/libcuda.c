@@ -10,7 +10,12 @@
  *     pointer the current context did not allocate is too;
  *   - memory is limited: EBB_FAKE_CUDA_TOTAL bytes (default 1 GiB), of which
  *     each live context takes 32 MiB, as a real context takes some;
- *   - cuCtxDestroy frees the context's allocations.
+ *   - cuCtxDestroy frees the context's allocations, pinned host memory and
+ *     streams;
+ *   - device memory holds real bytes (zeroed), so copies are real: a copy
+ *     must lie inside one allocation of the current context, an async copy
+ *     happens only when its stream is synchronized (or destroyed), and
+ *     cuMemFreeHost takes only what cuMemAllocHost gave.
  *
  * It is no model of a GPU's behaviour beyond that. scripts/ci-cuda-check.sh
  * builds it against the fetched cuda.h:
@@ -37,12 +42,38 @@ struct alloc {
 	CUdeviceptr ptr;
 	size_t bytes;
 	CUcontext ctx;
+	unsigned char *data; /* the device memory's bytes */
 	struct alloc *next;
+};
+
+/* A pinned host allocation. */
+struct host {
+	void *p;
+	CUcontext ctx;
+	struct host *next;
+};
+
+/* A copy waiting on its stream. */
+struct op {
+	void *host;
+	CUdeviceptr dev;
+	size_t bytes;
+	int to_host;
+	struct op *next;
+};
+
+struct CUstream_st {
+	unsigned magic;
+	CUcontext ctx;
+	struct op *ops, **tail;
+	struct CUstream_st *next;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static __thread CUcontext current;
 static struct alloc *allocs;
+static struct host *hosts;
+static struct CUstream_st *streams;
 static size_t total = (size_t)1 << 30;
 static size_t used;
 static CUdeviceptr next_ptr = 0x7f0000000000ull;
@@ -132,8 +163,19 @@ CUresult cuCtxSetCurrent(CUcontext c) {
 	return CUDA_SUCCESS;
 }
 
+static void drop_ops(struct CUstream_st *s) {
+	while (s->ops) {
+		struct op *o = s->ops;
+		s->ops = o->next;
+		free(o);
+	}
+	s->tail = &s->ops;
+}
+
 CUresult cuCtxDestroy(CUcontext c) {
 	struct alloc **p;
+	struct host **h;
+	struct CUstream_st **s;
 	if (!live(c))
 		return CUDA_ERROR_INVALID_CONTEXT;
 	pthread_mutex_lock(&mu);
@@ -142,9 +184,30 @@ CUresult cuCtxDestroy(CUcontext c) {
 			struct alloc *a = *p;
 			used -= a->bytes;
 			*p = a->next;
+			free(a->data);
 			free(a);
 		} else {
 			p = &(*p)->next;
+		}
+	}
+	for (h = &hosts; *h;) {
+		if ((*h)->ctx == c) {
+			struct host *x = *h;
+			*h = x->next;
+			free(x->p);
+			free(x);
+		} else {
+			h = &(*h)->next;
+		}
+	}
+	for (s = &streams; *s;) {
+		if ((*s)->ctx == c) {
+			struct CUstream_st *x = *s;
+			*s = x->next;
+			drop_ops(x);
+			x->magic = 0; /* never freed, like a context */
+		} else {
+			s = &(*s)->next;
 		}
 	}
 	used -= CTX_OVERHEAD;
@@ -177,6 +240,12 @@ CUresult cuMemAlloc(CUdeviceptr *dptr, size_t bytes) {
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	a = calloc(1, sizeof *a);
+	a->data = calloc(1, bytes);
+	if (!a->data) {
+		free(a);
+		pthread_mutex_unlock(&mu);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
 	a->ptr = next_ptr;
 	a->bytes = bytes;
 	a->ctx = current;
@@ -199,6 +268,7 @@ CUresult cuMemFree(CUdeviceptr dptr) {
 			struct alloc *a = *p;
 			used -= a->bytes;
 			*p = a->next;
+			free(a->data);
 			free(a);
 			pthread_mutex_unlock(&mu);
 			return CUDA_SUCCESS;
@@ -206,4 +276,174 @@ CUresult cuMemFree(CUdeviceptr dptr) {
 	}
 	pthread_mutex_unlock(&mu);
 	return CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult cuMemAllocHost(void **pp, size_t bytes) {
+	struct host *h;
+	if (!live(current))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (bytes == 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	h = calloc(1, sizeof *h);
+	h->p = malloc(bytes);
+	if (!h->p) {
+		free(h);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	memset(h->p, 0xA5, bytes); /* not zero: a copy that never happened shows */
+	h->ctx = current;
+	pthread_mutex_lock(&mu);
+	h->next = hosts;
+	hosts = h;
+	pthread_mutex_unlock(&mu);
+	*pp = h->p;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuMemFreeHost(void *p) {
+	struct host **h;
+	if (!live(current))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	pthread_mutex_lock(&mu);
+	for (h = &hosts; *h; h = &(*h)->next) {
+		if ((*h)->p == p && (*h)->ctx == current) {
+			struct host *x = *h;
+			*h = x->next;
+			pthread_mutex_unlock(&mu);
+			free(x->p);
+			free(x);
+			return CUDA_SUCCESS;
+		}
+	}
+	pthread_mutex_unlock(&mu);
+	return CUDA_ERROR_INVALID_VALUE;
+}
+
+/* device returns the bytes at [dev, dev+bytes) of one of the current
+ * context's allocations, or NULL. mu is held. */
+static unsigned char *device(CUdeviceptr dev, size_t bytes) {
+	struct alloc *a;
+	for (a = allocs; a; a = a->next)
+		if (a->ctx == current && dev >= a->ptr && dev - a->ptr <= a->bytes && bytes <= a->bytes - (dev - a->ptr))
+			return a->data + (dev - a->ptr);
+	return NULL;
+}
+
+/* copy copies bytes between host and dev now. */
+static CUresult copy(void *host, CUdeviceptr dev, size_t bytes, int to_host) {
+	unsigned char *d;
+	if (!live(current))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	pthread_mutex_lock(&mu);
+	d = device(dev, bytes);
+	if (d) {
+		if (to_host)
+			memcpy(host, d, bytes);
+		else
+			memcpy(d, host, bytes);
+	}
+	pthread_mutex_unlock(&mu);
+	return d ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t bytes) {
+	return copy((void *)src, dst, bytes, 0);
+}
+
+CUresult cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t bytes) {
+	return copy(dst, src, bytes, 1);
+}
+
+static int live_stream(CUstream s) { return s && s->magic == MAGIC && s->ctx == current; }
+
+CUresult cuStreamCreate(CUstream *ps, unsigned int flags) {
+	CUstream s;
+	if (!live(current))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (flags & ~(unsigned)CU_STREAM_NON_BLOCKING)
+		return CUDA_ERROR_INVALID_VALUE;
+	s = calloc(1, sizeof *s);
+	s->magic = MAGIC;
+	s->ctx = current;
+	s->tail = &s->ops;
+	pthread_mutex_lock(&mu);
+	s->next = streams;
+	streams = s;
+	pthread_mutex_unlock(&mu);
+	*ps = s;
+	return CUDA_SUCCESS;
+}
+
+/* enqueue checks an async copy now and queues it on s (the NULL stream
+ * copies at once). */
+static CUresult enqueue(void *host, CUdeviceptr dev, size_t bytes, int to_host, CUstream s) {
+	struct op *o;
+	int ok;
+	if (!live(current))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (!s)
+		return copy(host, dev, bytes, to_host);
+	if (!live_stream(s))
+		return CUDA_ERROR_INVALID_HANDLE;
+	pthread_mutex_lock(&mu);
+	ok = device(dev, bytes) != NULL;
+	pthread_mutex_unlock(&mu);
+	if (!ok)
+		return CUDA_ERROR_INVALID_VALUE;
+	o = calloc(1, sizeof *o);
+	o->host = host;
+	o->dev = dev;
+	o->bytes = bytes;
+	o->to_host = to_host;
+	*s->tail = o;
+	s->tail = &o->next;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuMemcpyHtoDAsync(CUdeviceptr dst, const void *src, size_t bytes, CUstream s) {
+	return enqueue((void *)src, dst, bytes, 0, s);
+}
+
+CUresult cuMemcpyDtoHAsync(void *dst, CUdeviceptr src, size_t bytes, CUstream s) {
+	return enqueue(dst, src, bytes, 1, s);
+}
+
+/* run makes s's queued copies. A copy whose memory was freed meanwhile is
+ * an illegal address, as on a GPU. */
+static CUresult run(CUstream s) {
+	CUresult r = CUDA_SUCCESS;
+	struct op *o;
+	for (o = s->ops; o; o = o->next)
+		if (copy(o->host, o->dev, o->bytes, o->to_host) != CUDA_SUCCESS)
+			r = CUDA_ERROR_ILLEGAL_ADDRESS;
+	drop_ops(s);
+	return r;
+}
+
+CUresult cuStreamSynchronize(CUstream s) {
+	if (!live(current))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (!s)
+		return CUDA_SUCCESS;
+	if (!live_stream(s))
+		return CUDA_ERROR_INVALID_HANDLE;
+	return run(s);
+}
+
+CUresult cuStreamDestroy(CUstream s) {
+	struct CUstream_st **p;
+	if (!live(current))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (!live_stream(s))
+		return CUDA_ERROR_INVALID_HANDLE;
+	run(s);
+	pthread_mutex_lock(&mu);
+	for (p = &streams; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	pthread_mutex_unlock(&mu);
+	s->magic = 0; /* never freed: a stale handle must stay recognisable */
+	return CUDA_SUCCESS;
 }
