@@ -11,7 +11,7 @@
 // decode and save. Even with dead outputs released, the two models take
 // turns on the card: it is the reference for offload (docs/offload.md).
 //
-// Every class of the base+refiner profile has a compute time ("ms") of a
+// Every class of both profiles has a compute time ("ms") of a
 // 4090-class card: checkpoint loaders read at about 2 GB/s, a 20-step SDXL
 // KSampler takes about 8 s. Profiles are per class, so both loaders have
 // the base checkpoint's sizes (the refiner's is about 10% smaller).

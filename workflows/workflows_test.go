@@ -54,7 +54,7 @@ func TestMatchesShared(t *testing.T) {
 
 // Every class of the bundled profiles has a compute time.
 func TestProfilesHaveTimes(t *testing.T) {
-	for name, data := range map[string][]byte{"base-refiner.profile.json": workflows.BaseRefinerProfile} {
+	for name, data := range map[string][]byte{"seed-offload.profile.json": workflows.SeedProfile, "base-refiner.profile.json": workflows.BaseRefinerProfile} {
 		prof, err := sim.ParseProfile(data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
