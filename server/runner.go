@@ -27,6 +27,9 @@ type RunnerConfig struct {
 	Order        policy.Order
 	Limits       engine.Limits
 	KeepExecuted int
+	// Offload and Evict are passed to every run.
+	Offload policy.Offload
+	Evict   policy.Evict
 	// RenameFile, when set, gives the name under which the outputs (in
 	// events and in the entry) name a file the run wrote: a cluster
 	// worker puts its files under a subfolder of its own, so that two
@@ -85,6 +88,7 @@ func (r *Runner) Run(ctx context.Context, j *Job, sink Sink) *Outcome {
 		ro := engine.RunOptions{
 			Targets: j.Targets, Policy: &pol, Order: r.cfg.Order, Observers: []engine.Observer{rec},
 			Limits: r.cfg.Limits, KeepExecuted: r.cfg.KeepExecuted,
+			Offload: r.cfg.Offload, Evict: r.cfg.Evict,
 		}
 		res, err = r.eng.Run(ctx, wf, ro)
 	}

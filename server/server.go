@@ -41,6 +41,10 @@ type Config struct {
 	// Limits and KeepExecuted are passed to every run (engine.RunOptions).
 	Limits       engine.Limits
 	KeepExecuted int
+	// Offload and Evict are every run's (engine.RunOptions.Offload and
+	// .Evict); offloading needs a tiered device.
+	Offload policy.Offload
+	Evict   policy.Evict
 	// OutputDir, TempDir and InputDir are what /view serves and
 	// /upload/image writes (type output, temp, input). Required; they are
 	// created if missing.
@@ -126,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	runner, err := NewRunner(RunnerConfig{Engine: cfg.Engine, Policy: cfg.Policy, Order: cfg.Order, Limits: cfg.Limits, KeepExecuted: cfg.KeepExecuted})
+	runner, err := NewRunner(RunnerConfig{Engine: cfg.Engine, Policy: cfg.Policy, Order: cfg.Order, Limits: cfg.Limits, KeepExecuted: cfg.KeepExecuted, Offload: cfg.Offload, Evict: cfg.Evict})
 	if err != nil {
 		return nil, err
 	}

@@ -66,6 +66,14 @@ type statsJSON struct {
 	BoundBytes      int64                `json:"bound_bytes"`
 	NeedBytes       int64                `json:"need_bytes"`
 	DevicePeakBytes int64                `json:"device_peak_bytes"`
+	OffloadedBytes  int64                `json:"offloaded_bytes"`
+	ReloadedBytes   int64                `json:"reloaded_bytes"`
+	DiskBytes       int64                `json:"disk_bytes"`
+	Evictions       int                  `json:"evictions"`
+	Recomputes      int                  `json:"recomputes"`
+	ComputeMs       float64              `json:"compute_ms"`
+	TransferMs      float64              `json:"transfer_ms"`
+	SimMs           float64              `json:"sim_ms"`
 	Reexecuted      []engine.Reexecution `json:"reexecuted"`
 }
 
@@ -87,6 +95,14 @@ func toJSON(r *engine.RunResult) runJSON {
 			BoundBytes:      r.Stats.BoundBytes,
 			NeedBytes:       r.Stats.NeedBytes,
 			DevicePeakBytes: r.Stats.DevicePeakBytes,
+			OffloadedBytes:  r.Stats.OffloadedBytes,
+			ReloadedBytes:   r.Stats.ReloadedBytes,
+			DiskBytes:       r.Stats.DiskBytes,
+			Evictions:       r.Stats.Evictions,
+			Recomputes:      r.Stats.Recomputes,
+			ComputeMs:       finite(r.Stats.ComputeMs),
+			TransferMs:      finite(r.Stats.TransferMs),
+			SimMs:           finite(r.Stats.SimMs),
 			Reexecuted:      nonNil(r.Stats.Reexecuted),
 		},
 	}
@@ -257,8 +273,22 @@ func (w *eventWriter) Observe(e engine.Event) {
 	}
 }
 
+// finite is x, or 0 for NaN and infinities (which JSON cannot hold).
+func finite(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return x
+}
+
 // printSummary writes the human summary of one run.
 func printSummary(w io.Writer, title string, r *engine.RunResult) {
+	printRunSummary(w, title, r, nil)
+}
+
+// printRunSummary is printSummary with, when off is on, a line on what
+// offload moved, and the simulated time when the run kept one.
+func printRunSummary(w io.Writer, title string, r *engine.RunResult, off *offloadConfig) {
 	fmt.Fprintf(w, "%s: %s\n", title, r.Status)
 	if e := errorOf(r.Err); e != nil {
 		where := ""
@@ -296,6 +326,13 @@ func printSummary(w io.Writer, title string, r *engine.RunResult) {
 	}
 	fmt.Fprintf(w, "; releases %d, pins %d\n", s.Releases, s.Pins)
 	fmt.Fprintf(w, "  peak %s, bound %s, device peak %s, needs %s\n", gib(s.PeakBytes), gib(s.BoundBytes), gib(s.DevicePeakBytes), gib(s.NeedBytes))
+	if off != nil && off.on() {
+		fmt.Fprintf(w, "  %s: offloaded %s (%s to disk), reloaded %s; evictions %d, recomputes %d\n",
+			off.describe(), gib(s.OffloadedBytes), gib(s.DiskBytes), gib(s.ReloadedBytes), s.Evictions, s.Recomputes)
+	}
+	if off != nil && (off.on() || s.SimMs > 0) {
+		fmt.Fprintf(w, "  sim time %s (compute %s, transfers %s)\n", msText(s.SimMs), msText(s.ComputeMs), msText(s.TransferMs))
+	}
 	if len(r.Outputs) > 0 {
 		fmt.Fprintf(w, "  outputs from %s\n", joinIDs(sortedIDs(r.Outputs)))
 	}
@@ -304,6 +341,14 @@ func printSummary(w io.Writer, title string, r *engine.RunResult) {
 // sortedIDs returns m's keys, numeric ids in numeric order first.
 func sortedIDs[V any](m map[engine.NodeID]V) []engine.NodeID {
 	return slices.SortedFunc(maps.Keys(m), compareIDs)
+}
+
+// msText formats milliseconds: "850 ms", or "12.345 s" from a second up.
+func msText(ms float64) string {
+	if ms >= 1000 {
+		return fmt.Sprintf("%.3f s", ms/1000)
+	}
+	return fmt.Sprintf("%.0f ms", ms)
 }
 
 // gib formats bytes in GiB with three decimals.

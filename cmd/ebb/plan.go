@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"runtime"
@@ -49,7 +50,9 @@ type planFlags struct {
 	profile  string
 	memory   string
 	timeline string
+	curve    string
 	limits   limitFlags
+	offload  offloadFlags
 }
 
 // planConfig is what plan needs besides the workflow.
@@ -62,6 +65,10 @@ type planConfig struct {
 	limits   engine.Limits
 	parallel int // 0: GOMAXPROCS, as run
 	order    policy.Order
+	// off, when on, adds the offload plan (budget.go); budgetCurve is
+	// --budget-curve's file.
+	off         offloadConfig
+	budgetCurve string
 }
 
 func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,6 +83,8 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.memory, "device-memory", "", "Sim device capacity such as 22GiB (default: unlimited)")
 	fs.StringVar(&f.timeline, "memory-timeline", "", "draw live memory per executed node, one line per level (strategy auto), to `FILE.png`")
 	f.limits.register(fs)
+	f.offload.register(fs)
+	fs.StringVar(&f.curve, "budget-curve", "", "draw simulated time against device memory at level 2 for each --evict choice to `FILE.png` (implies --offload host unless --offload is given)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -102,6 +111,16 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkImageFile(f.timeline); err != nil {
 		return err
 	}
+	if f.curve != "" && !flagGiven(fs, "offload") {
+		f.offload.offload = policy.OffloadHost.String()
+	}
+	off, err := f.offload.parse(fs, deviceSpec{})
+	if err != nil {
+		return err
+	}
+	if err := checkImageFlag("--budget-curve", f.curve); err != nil {
+		return err
+	}
 	prof, err := readProfile(f.profile, maxSize)
 	if err != nil {
 		return err
@@ -110,7 +129,12 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: capacity, json: f.json, timeline: f.timeline, name: files[0], limits: limits, parallel: f.parallel, order: order})
+	cleanup, err := off.prepare()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	return plan(ctx, stdout, wf, planConfig{profile: prof, capacity: capacity, json: f.json, timeline: f.timeline, name: files[0], limits: limits, parallel: f.parallel, order: order, off: off, budgetCurve: f.curve})
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -190,12 +214,26 @@ func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, cfg planCon
 			}
 		}
 	}
-	if cfg.json {
-		if err := writeJSONValue(stdout, rows); err != nil {
+	var op *offloadPlan
+	if cfg.off.on() {
+		if op, err = planOffload(ctx, reg, wf, cfg); err != nil {
 			return err
 		}
-	} else {
+		internal = internal || op.internal
+	}
+	switch {
+	case cfg.json && op != nil:
+		err = writeJSONValue(stdout, planOffloadJSON{Rows: rows, Offload: op})
+	case cfg.json:
+		err = writeJSONValue(stdout, rows)
+	default:
 		printPlan(stdout, rows, capacity)
+		if op != nil {
+			printOffloadPlan(stdout, op)
+		}
+	}
+	if err != nil {
+		return err
 	}
 	if timeline != "" {
 		var lines []timelineLine
@@ -212,10 +250,29 @@ func plan(ctx context.Context, stdout io.Writer, wf engine.Workflow, cfg planCon
 			return err
 		}
 	}
+	if op != nil && cfg.budgetCurve != "" {
+		if err := drawBudgetCurve(cfg.budgetCurve, "ebb plan: "+name+": simulated time against device memory (level 2)", op); err != nil {
+			return err
+		}
+	}
 	if internal {
 		return errInternalRun
 	}
 	return nil
+}
+
+// planOffloadJSON is "ebb plan --offload --json": the rows, and the
+// offload plan.
+type planOffloadJSON struct {
+	Rows    []planRow    `json:"rows"`
+	Offload *offloadPlan `json:"offload"`
+}
+
+// flagGiven reports whether the flag name was set on fs.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
+	return given
 }
 
 // planOne runs wf once on a fresh engine and Sim device.

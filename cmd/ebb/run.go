@@ -78,6 +78,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	off, err := f.offload.parse(fs, spec)
+	if err != nil {
+		return err
+	}
 	if !(f.scale > 0) || math.IsInf(f.scale, 0) {
 		return usagef("--scale %v: want a positive factor", f.scale)
 	}
@@ -113,7 +117,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if regErr != nil {
 		return regErr
 	}
-	dev, err := openDevice(spec, capacity)
+	cleanup, err := off.prepare()
+	if err != nil {
+		return err
+	}
+	defer cleanup() // after dev.Close, which removes the Sim's files
+	dev, err := openDeviceFor(spec, capacity, off)
 	if err != nil {
 		return err
 	}
@@ -136,6 +145,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			break // interrupted: the remaining workflows do not run
 		}
 		ro := engine.RunOptions{Targets: targets, Policy: &pol, Order: order, Timeline: f.timeline != "", Limits: limits, KeepExecuted: f.keep}
+		off.apply(&ro)
 		if f.events {
 			ro.Observers = []engine.Observer{newEventWriter(stderr, i, files[i])}
 		}
@@ -148,7 +158,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			internal = true
 		}
 		if !f.json {
-			printSummary(stdout, fmt.Sprintf("run %d (%s)", i+1, files[i]), res)
+			printRunSummary(stdout, fmt.Sprintf("run %d (%s)", i+1, files[i]), res, &off)
 		}
 	}
 	if f.json {

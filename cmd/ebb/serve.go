@@ -93,6 +93,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cl.close()
 	srv, err := server.New(server.Config{
 		Engine: setup.eng, Policy: &setup.pol, Order: setup.order, Limits: setup.limits, KeepExecuted: setup.keep,
+		Offload: setup.offload.mode, Evict: setup.offload.evict,
 		OutputDir: f.outputDir, TempDir: f.tempDir, InputDir: f.inputDir,
 		DeviceName: setup.spec.String(), Logf: logf, Backend: cl.backend(),
 	})

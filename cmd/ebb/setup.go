@@ -288,6 +288,8 @@ type engineFlags struct {
 	device   string
 	keep     int
 	limits   limitFlags
+	offload  offloadFlags
+	fs       *flag.FlagSet // where register put the flags
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -301,23 +303,30 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.device, "device", "sim", "device: sim or cuda:N (cuda needs a build with -tags cuda)")
 	fs.IntVar(&f.keep, "keep-executed", engine.DefaultKeepExecuted, "how many executed ids (the last ones) a result lists (`N`; negative: all)")
 	f.limits.register(fs)
+	f.offload.register(fs)
+	f.fs = fs
 }
 
 // engineSetup is what engineFlags make: an engine on its device, and the
 // options of each run.
 type engineSetup struct {
-	eng    *engine.Engine
-	dev    device.Device
-	spec   deviceSpec
-	pol    policy.Policy
-	order  policy.Order
-	limits engine.Limits
-	keep   int
+	eng     *engine.Engine
+	dev     device.Device
+	spec    deviceSpec
+	pol     policy.Policy
+	order   policy.Order
+	limits  engine.Limits
+	keep    int
+	offload offloadConfig
+	cleanup func() // removes the temporary disk directory of --offload disk
 }
 
-// Close closes the engine, then the device.
+// Close closes the engine, then the device, then removes the temporary
+// disk directory, if any.
 func (s *engineSetup) Close() error {
-	return errors.Join(s.eng.Close(), s.dev.Close())
+	err := errors.Join(s.eng.Close(), s.dev.Close())
+	s.cleanup()
+	return err
 }
 
 // open checks every flag, reads the profile, builds the registry (then
@@ -353,6 +362,10 @@ func (f *engineFlags) open(edit func(*engine.Registry) error) (*engineSetup, err
 	if err != nil {
 		return nil, err
 	}
+	off, err := f.offload.parse(f.fs, spec)
+	if err != nil {
+		return nil, err
+	}
 	prof, err := readProfile(f.profile, maxSize)
 	if err != nil {
 		return nil, err
@@ -366,14 +379,20 @@ func (f *engineFlags) open(edit func(*engine.Registry) error) (*engineSetup, err
 			return nil, err
 		}
 	}
-	dev, err := openDevice(spec, capacity)
+	cleanup, err := off.prepare()
 	if err != nil {
+		return nil, err
+	}
+	dev, err := openDeviceFor(spec, capacity, off)
+	if err != nil {
+		cleanup()
 		return nil, err
 	}
 	eng, err := engine.New(engine.Options{Registry: reg, Device: dev, Cache: cache, Parallelism: f.parallel})
 	if err != nil {
 		dev.Close()
+		cleanup()
 		return nil, err
 	}
-	return &engineSetup{eng: eng, dev: dev, spec: spec, pol: pol, order: order, limits: limits, keep: f.keep}, nil
+	return &engineSetup{eng: eng, dev: dev, spec: spec, pol: pol, order: order, limits: limits, keep: f.keep, offload: off, cleanup: cleanup}, nil
 }

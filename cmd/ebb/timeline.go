@@ -37,17 +37,22 @@ var imageFormats = map[string]bool{"png": true, "svg": true, "pdf": true, "jpg":
 // permission), before anything runs. "" (no timeline) is fine. An existing
 // file is left as it is; a new one is created and removed again.
 func checkImageFile(path string) error {
+	return checkImageFlag("--memory-timeline", path)
+}
+
+// checkImageFlag is checkImageFile for the image file of flag name.
+func checkImageFlag(name, path string) error {
 	if path == "" {
 		return nil
 	}
 	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
 	if !imageFormats[ext] {
-		return usagef("--memory-timeline %q: want a .png file (or .svg, .pdf, .jpg, .eps, .tif)", path)
+		return usagef("%s %q: want a .png file (or .svg, .pdf, .jpg, .eps, .tif)", name, path)
 	}
 	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o666)
 	if err != nil {
-		return usagef("--memory-timeline: cannot write the image: %v", err)
+		return usagef("%s: cannot write the image: %v", name, err)
 	}
 	f.Close()
 	if errors.Is(statErr, fs.ErrNotExist) {
@@ -80,17 +85,9 @@ func drawTimeline(path, title string, lines []timelineLine, capacity int64) erro
 			xys[j].Y = toGiB(max(pt.Peak, pt.Live))
 			top = max(top, xys[j].Y)
 		}
-		line, scatter, err := plotter.NewLinePoints(xys)
-		if err != nil {
+		if err := addLine(p, i, l.name, xys); err != nil {
 			return fmt.Errorf("--memory-timeline: %w", err)
 		}
-		c := plotutil.Color(i)
-		line.Color = c
-		line.Width = vg.Points(1.5)
-		scatter.Color = c
-		scatter.Shape = plotutil.Shape(i)
-		p.Add(line, scatter)
-		p.Legend.Add(l.name, line, scatter)
 		entries++
 		if len(l.points) > len(lines[longest].points) {
 			longest = i
@@ -106,11 +103,7 @@ func drawTimeline(path, title string, lines []timelineLine, capacity int64) erro
 	}
 	if capacity > 0 {
 		c := toGiB(capacity)
-		f := plotter.NewFunction(func(float64) float64 { return c })
-		f.Color = color.RGBA{R: 200, A: 255}
-		f.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		p.Add(f)
-		p.Legend.Add("capacity "+gib(capacity), f)
+		addLevel(p, c, "capacity "+gib(capacity))
 		entries++
 		top = max(top, c)
 	}
@@ -122,10 +115,41 @@ func drawTimeline(path, title string, lines []timelineLine, capacity int64) erro
 	if p.X.Max <= p.X.Min {
 		p.X.Min, p.X.Max = 0, 1
 	}
-	if err := p.Save(10*vg.Inch, 5*vg.Inch, path); err != nil {
+	if err := savePlot(p, path); err != nil {
 		return fmt.Errorf("--memory-timeline: %w", err)
 	}
 	return nil
+}
+
+// addLine adds the i-th line of a plot, points joined, in the i-th color
+// and shape, with a legend entry.
+func addLine(p *plot.Plot, i int, name string, xys plotter.XYs) error {
+	line, scatter, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return err
+	}
+	c := plotutil.Color(i)
+	line.Color = c
+	line.Width = vg.Points(1.5)
+	scatter.Color = c
+	scatter.Shape = plotutil.Shape(i)
+	p.Add(line, scatter)
+	p.Legend.Add(name, line, scatter)
+	return nil
+}
+
+// addLevel adds a dashed red horizontal line at y, with a legend entry.
+func addLevel(p *plot.Plot, y float64, name string) {
+	f := plotter.NewFunction(func(float64) float64 { return y })
+	f.Color = color.RGBA{R: 200, A: 255}
+	f.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(f)
+	p.Legend.Add(name, f)
+}
+
+// savePlot writes p to path, in the format its extension names.
+func savePlot(p *plot.Plot, path string) error {
+	return p.Save(10*vg.Inch, 5*vg.Inch, path)
 }
 
 func lines0(lines []timelineLine, i int) []engine.TimelinePoint {

@@ -51,6 +51,14 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if maxAttempts < 1 || window < 1 {
 		return usagef("--max-attempts and --affinity-window must be at least 1")
 	}
+	// The offload flags, before connecting (open checks the rest).
+	spec, err := parseDeviceSpec(eng.device)
+	if err != nil {
+		return err
+	}
+	if _, err := eng.offload.parse(fs, spec); err != nil {
+		return err
+	}
 	for _, d := range []*string{&outputDir, &tempDir} {
 		if *d == "" {
 			tmp, err := os.MkdirTemp("", "ebb-worker-")
@@ -98,7 +106,7 @@ func imageOutputs(outputDir, tempDir string) func(*engine.Registry) error {
 func newWorker(ctx context.Context, nc *nats.Conn, setup *engineSetup, id, outputDir, tempDir string, cfg cluster.Config, maxAttempts, window int, logf func(string, ...any)) (*cluster.Worker, error) {
 	return cluster.NewWorker(ctx, cluster.WorkerConfig{
 		Conn: nc, ID: id,
-		Run: server.RunnerConfig{Engine: setup.eng, Policy: &setup.pol, Order: setup.order, Limits: setup.limits, KeepExecuted: setup.keep}, OutputDir: outputDir, TempDir: tempDir,
+		Run: server.RunnerConfig{Engine: setup.eng, Policy: &setup.pol, Order: setup.order, Limits: setup.limits, KeepExecuted: setup.keep, Offload: setup.offload.mode, Evict: setup.offload.evict}, OutputDir: outputDir, TempDir: tempDir,
 		Config: cfg, MaxAttempts: maxAttempts, AffinityWindow: window, Logf: logf,
 	})
 }

@@ -27,14 +27,14 @@ func TestLoadSeedProfile(t *testing.T) {
 		t.Errorf("%d classes, want 10", len(p.Classes))
 	}
 	want := map[string]Class{
-		"KSampler": {Outputs: []Output{{"LATENT", 1073742}}, Work: 27 << 29},
+		"KSampler": {Outputs: []Output{{"LATENT", 1073742}}, Work: 27 << 29, Time: 12 * time.Second},
 		"CheckpointLoaderSimple": {Outputs: []Output{
 			{"MODEL", 5153960755}, // round(4.8 GiB)
 			{"CLIP", 1717986918},
 			{"VAE", 171798692},
-		}},
-		"LoadImage": {Outputs: []Output{{"IMAGE", 12884902}, {"MASK", 4294967}}},
-		"SaveImage": {OutputNode: true},
+		}, Time: 3500 * time.Millisecond},
+		"LoadImage": {Outputs: []Output{{"IMAGE", 12884902}, {"MASK", 4294967}}, Time: 20 * time.Millisecond},
+		"SaveImage": {OutputNode: true, Time: 50 * time.Millisecond},
 	}
 	for name, w := range want {
 		if d := cmp.Diff(w, p.Classes[name]); d != "" {

@@ -19,21 +19,30 @@ type HistoryEntry struct {
 
 // Memory is ebb's report of a prompt's memory.
 type Memory struct {
-	Status       string        `json:"status"`
-	Peak         int64         `json:"peak"`
-	Bound        int64         `json:"bound"`
-	Need         int64         `json:"need"`
-	DevicePeak   int64         `json:"device_peak"`
-	Reexecutions int           `json:"reexecutions"`
-	Releases     int           `json:"releases"`
-	Pins         int           `json:"pins"`
-	Executions   int           `json:"executions"`
-	CacheHits    int           `json:"cache_hits"`
-	Capacity     int64         `json:"capacity"`
-	Executed     []string      `json:"executed"`
-	Cached       []string      `json:"cached"`
-	Reexecuted   []Reexecution `json:"reexecuted"`
-	Timeline     []MemoryPoint `json:"timeline"`
+	Status       string `json:"status"`
+	Peak         int64  `json:"peak"`
+	Bound        int64  `json:"bound"`
+	Need         int64  `json:"need"`
+	DevicePeak   int64  `json:"device_peak"`
+	Reexecutions int    `json:"reexecutions"`
+	Releases     int    `json:"releases"`
+	Pins         int    `json:"pins"`
+	Executions   int    `json:"executions"`
+	CacheHits    int    `json:"cache_hits"`
+	Capacity     int64  `json:"capacity"`
+	// Offload and the simulated clock (engine.Stats).
+	OffloadedBytes int64         `json:"offloaded_bytes"`
+	ReloadedBytes  int64         `json:"reloaded_bytes"`
+	DiskBytes      int64         `json:"disk_bytes"`
+	Evictions      int           `json:"evictions"`
+	Recomputes     int           `json:"recomputes"`
+	ComputeMs      float64       `json:"compute_ms"`
+	TransferMs     float64       `json:"transfer_ms"`
+	SimMs          float64       `json:"sim_ms"`
+	Executed       []string      `json:"executed"`
+	Cached         []string      `json:"cached"`
+	Reexecuted     []Reexecution `json:"reexecuted"`
+	Timeline       []MemoryPoint `json:"timeline"`
 }
 
 // MemoryPoint is the device's live bytes after a node ran or a release.
