@@ -28,30 +28,25 @@ func (r *run) admitOffload(n *rnode) (int64, bool) {
 	o.tick++
 	o.guard++
 	ins := r.inputBuffers(n)
+	var inBytes int64
 	for _, b := range ins {
-		if b.off != nil {
+		if b.off == nil {
+			inBytes += b.Bytes()
+		} else if b.off.guard != o.guard {
+			inBytes += b.Bytes()
 			b.off.guard = o.guard
 			b.off.lastUse = o.tick
 		}
 	}
-	for _, b := range ins {
-		if b.dropped && !r.recompute(b, n) {
-			return 0, false
-		}
+	if !r.restore(n, ins) {
+		return 0, false
 	}
+	o.guard++ // n's inputs stay while room is made for its call
 	for _, b := range ins {
-		if b.dropped || b.tier == device.TierDevice {
-			continue
-		}
-		if !r.makeRoom(n, b.Bytes(), true) {
-			return 0, false
-		}
-		if err := r.reload(b, n); err != nil {
-			r.offFail(n, err)
-			return 0, false
-		}
+		r.guard(b)
 	}
 	need := r.est(n).Total()
+	r.res.Stats.WorkingSetBytes = max(r.res.Stats.WorkingSetBytes, inBytes+need)
 	// A measured estimate may be another node's of the class: at
 	// parallelism 1 the call's allocations make room as they need it
 	// (roomNow) rather than evict for a guess.
@@ -60,6 +55,71 @@ func (r *run) admitOffload(n *rnode) (int64, bool) {
 	}
 	r.res.Stats.NeedBytes = max(r.res.Stats.NeedBytes, r.resident()+r.reserved+need)
 	return need, true
+}
+
+// restore brings n's inputs back to the device: dropped ones are
+// recomputed, then offloaded ones moved back. A first pass guards only
+// what each recomputation reads and what is back already, so that room
+// for a recomputation may come from n's other inputs (moved out, or
+// dropped, to be restored in turn); a second pass guards every input on
+// the device. Inputs that cannot be on the device together fail the run
+// with out_of_memory.
+func (r *run) restore(n *rnode, ins []*Buffer) bool {
+	o := &r.e.off
+	for pass := 0; ; pass++ {
+		away := false
+		for _, b := range ins {
+			away = away || b.dropped || b.tier != device.TierDevice
+		}
+		if !away {
+			return true
+		}
+		if pass == 2 {
+			r.fail(n, TypeOutOfMemory, fmt.Errorf("%w: the inputs of node %s do not fit on a device of %s together with what their recomputation needs",
+				device.ErrOutOfMemory, n.id, device.FormatBytes(r.capacity)))
+			return false
+		}
+		o.guard++
+		for _, b := range ins {
+			if pass > 0 && !b.dropped && b.tier == device.TierDevice {
+				r.guard(b)
+			}
+		}
+		for _, b := range ins {
+			if b.dropped {
+				if !r.recompute(b, n) {
+					return false
+				}
+				r.guard(b)
+			}
+		}
+		o.guard++
+		for _, b := range ins {
+			if !b.dropped && b.tier == device.TierDevice {
+				r.guard(b)
+			}
+		}
+		for _, b := range ins {
+			if b.dropped || b.tier == device.TierDevice {
+				continue
+			}
+			if !r.makeRoom(n, b.Bytes(), true) {
+				return false
+			}
+			if err := r.reload(b, n); err != nil {
+				r.offFail(n, err)
+				return false
+			}
+			r.guard(b)
+		}
+	}
+}
+
+// guard keeps b on the device until the guard round ends.
+func (r *run) guard(b *Buffer) {
+	if b.off != nil {
+		b.off.guard = r.e.off.guard
+	}
 }
 
 // inputBuffers lists the device buffers n's bound inputs hold.

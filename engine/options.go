@@ -217,11 +217,15 @@ type Stats struct {
 	// Offload (RunOptions.Offload): the bytes moved off the device and
 	// brought back, the bytes moved to disk, the values evicted (moved or
 	// dropped) and the producer runs that recomputed dropped values.
-	OffloadedBytes int64 `json:"offloaded_bytes"`
-	ReloadedBytes  int64 `json:"reloaded_bytes"`
-	DiskBytes      int64 `json:"disk_bytes"`
-	Evictions      int   `json:"evictions"`
-	Recomputes     int   `json:"recomputes"`
+	// WorkingSetBytes is, under offload, the largest working set of a node
+	// the run started: its inputs' bytes plus its estimate. No device
+	// smaller than that can run the workflow, whatever is evicted.
+	WorkingSetBytes int64 `json:"working_set_bytes"`
+	OffloadedBytes  int64 `json:"offloaded_bytes"`
+	ReloadedBytes   int64 `json:"reloaded_bytes"`
+	DiskBytes       int64 `json:"disk_bytes"`
+	Evictions       int   `json:"evictions"`
+	Recomputes      int   `json:"recomputes"`
 	// The simulated clock, in milliseconds: ComputeMs adds up every call's
 	// time (its Estimate.Time when declared, else its wall time),
 	// TransferMs every move between tiers, and SimMs is their sum: the

@@ -112,6 +112,13 @@ func (r *run) recomputeCost(b *Buffer) (time.Duration, bool) {
 	}
 	cost := lin.time
 	ts := (*device.TierStats)(nil)
+	room := lin.est.Total() // what the recomputation needs at once: it must fit the device
+	for _, x := range lin.ins {
+		room += x.Bytes()
+	}
+	if r.capacity > 0 && room > r.capacity {
+		return 0, false
+	}
 	for _, x := range lin.ins {
 		if x.freed || x.dropped {
 			return 0, false
@@ -148,8 +155,9 @@ func (r *run) recompute(b *Buffer, n *rnode) bool {
 			r.internal(n, fmt.Errorf("recomputing %v: input %v is gone", b, x))
 			return false
 		}
+		r.guard(x)
 		if x.off != nil {
-			x.off.guard, x.off.lastUse = o.guard, o.tick
+			x.off.lastUse = o.tick
 		}
 	}
 	for _, x := range lin.ins {

@@ -20,12 +20,9 @@ import (
 	"github.com/ebbgraph/ebb/policy"
 )
 
-// Search precision: the minimum is found to within the larger of
-// minPrecision and minPrecisionFrac of it.
-const (
-	minPrecision     = 1 << 20
-	minPrecisionFrac = 0.005
-)
+// minPrecision is the search's precision: the minimum is found to within
+// 1 MiB.
+const minPrecision = 1 << 20
 
 // curvePoints is how many capacities the budget curve probes per
 // eviction choice.
@@ -58,6 +55,10 @@ type offloadLevel struct {
 	// LowerBoundBytes is the largest single node's estimate (outputs and
 	// working memory): no capacity below it can work.
 	LowerBoundBytes int64 `json:"lower_bound_bytes"`
+	// WorkingSetBytes is the largest working set of a node (its inputs,
+	// outputs and working memory: engine.Stats.WorkingSetBytes) in a run
+	// with offload on an unlimited device.
+	WorkingSetBytes int64 `json:"working_set_bytes"`
 	// MinBytes is the smallest capacity found on which the level
 	// completes with offload (0 when even PeakBytes failed); Probes counts
 	// the runs the search made.
@@ -202,12 +203,18 @@ func (op *offloadPlan) searchLevel(level policy.Level, lower int64) (offloadLeve
 		l.Error = nil
 		return true, nil
 	}
+	ws, err := op.probe(0, level, op.evict, op.mode)
+	if err != nil {
+		return l, err
+	}
+	l.WorkingSetBytes = ws.Stats.WorkingSetBytes
 	hi := l.PeakBytes
 	if fits, err := ok(hi); err != nil || !fits {
 		return l, err
 	}
-	lo := max(lower-1, 0) // lo fails (or is 0), hi works
-	for hi-lo > max(minPrecision, int64(float64(hi)*minPrecisionFrac)) {
+	lo := max(lower, l.WorkingSetBytes) - 1 // below a working set nothing works: lo fails (or is 0), hi works
+	lo = max(lo, 0)
+	for hi-lo > minPrecision {
 		mid := lo + (hi-lo)/2
 		fits, err := ok(mid)
 		if err != nil {
@@ -289,7 +296,7 @@ func printOffloadPlan(w io.Writer, op *offloadPlan) {
 	fmt.Fprintf(w, "\noffload %s, evict %s (strategy %s, parallelism %d, host memory %s):\n", op.Offload, op.Evict, op.Strategy, op.Parallelism, host)
 	fmt.Fprintf(w, "the smallest device memory each level completes on, and the simulated time at a few capacities\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	header := "level\tpeak (no offload)\tminimum\tprobes"
+	header := "level\tpeak (no offload)\tworking set\tminimum\tminimum/working set\tprobes"
 	var cols []string
 	if len(op.Levels) > 0 {
 		for _, t := range op.Levels[0].Times {
@@ -308,7 +315,11 @@ func printOffloadPlan(w io.Writer, op *offloadPlan) {
 		case l.Error != nil:
 			minimum = planStatus(planRow{Error: l.Error, result: &engine.RunResult{}})
 		}
-		line := fmt.Sprintf("%d\t%s\t%s\t%d", l.Level, gib(l.PeakBytes), minimum, l.Probes)
+		ratio := "-"
+		if l.MinBytes > 0 && l.WorkingSetBytes > 0 {
+			ratio = fmt.Sprintf("%.3f", float64(l.MinBytes)/float64(l.WorkingSetBytes))
+		}
+		line := fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%d", l.Level, gib(l.PeakBytes), gib(l.WorkingSetBytes), minimum, ratio, l.Probes)
 		for _, at := range cols {
 			line += "\t" + timeCell(l, at)
 		}

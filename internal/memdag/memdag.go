@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/ebbgraph/ebb/engine"
 )
@@ -25,6 +26,7 @@ type Node struct {
 	Out  int64  // bytes of its one output (0 for sinks)
 	Work int64
 	Sink bool
+	Ms   int64 // compute time in milliseconds (Estimate.Time); 0: none declared
 }
 
 // ID is node i's workflow id.
@@ -35,6 +37,9 @@ func (d *DAG) Workflow() engine.Workflow {
 	wf := make(engine.Workflow, len(d.Nodes))
 	for i, n := range d.Nodes {
 		in := map[string]any{"work": n.Work}
+		if n.Ms > 0 {
+			in["ms"] = n.Ms
+		}
 		class := "MemSink"
 		if !n.Sink {
 			class = "Mem"
@@ -79,7 +84,8 @@ func Types() []*engine.NodeType {
 	for k := range MaxInputs {
 		ins = append(ins, engine.InputSpec{Name: fmt.Sprint("a", k), Type: "*", Optional: true})
 	}
-	ins = append(ins, engine.InputSpec{Name: "work", Type: "INT", Optional: true, Default: int64(0)})
+	ins = append(ins, engine.InputSpec{Name: "work", Type: "INT", Optional: true, Default: int64(0)},
+		engine.InputSpec{Name: "ms", Type: "INT", Optional: true, Default: int64(0)})
 	mem := append(append([]engine.InputSpec{}, ins...), engine.InputSpec{Name: "out", Type: "INT", Optional: true, Default: int64(0)})
 	return []*engine.NodeType{
 		{Class: "Mem", Schema: engine.Schema{Inputs: mem, Outputs: []engine.OutputSpec{{Name: "out", Type: "*"}}}, Runner: runner{out: true}},
@@ -95,7 +101,8 @@ type runner struct{ out bool }
 func (r runner) Estimate(def *engine.Node) (engine.Estimate, bool) {
 	w, _ := def.Inputs["work"].(int64)
 	o, _ := def.Inputs["out"].(int64)
-	return engine.Estimate{Out: o, Work: w}, true
+	ms, _ := def.Inputs["ms"].(int64)
+	return engine.Estimate{Out: o, Work: w, Time: time.Duration(ms) * time.Millisecond}, true
 }
 
 func (r runner) Run(ctx context.Context, c *engine.Call) (engine.Result, error) {
