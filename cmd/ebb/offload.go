@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ebbgraph/ebb/cuda"
 	"github.com/ebbgraph/ebb/engine"
 	"github.com/ebbgraph/ebb/engine/device"
 	"github.com/ebbgraph/ebb/policy"
@@ -82,10 +83,10 @@ func (f *offloadFlags) parse(fs *flag.FlagSet, spec deviceSpec) (offloadConfig, 
 	if f.set["disk-dir"] && c.mode != policy.OffloadDisk {
 		return c, usagef("--disk-dir needs --offload disk (got --offload %s)", c.mode)
 	}
-	if spec.cuda {
-		// The cuda package offers no host tier yet (no cuda.Option for
-		// one): say so rather than fail in the middle of a run.
-		return c, usagef("--offload %s with --device %s: the cuda backend has no host tier yet; use --device sim", c.mode, spec)
+	if spec.cuda && c.mode == policy.OffloadDisk {
+		// The cuda backend has a host tier (pinned memory), no disk tier:
+		// say so rather than fail in the middle of a run.
+		return c, usagef("--offload disk with --device %s: the cuda backend has a host tier only; use --offload host", spec)
 	}
 	if c.mode == policy.OffloadDisk && f.diskDir != "" {
 		if err := checkWritableDir(f.diskDir); err != nil {
@@ -164,8 +165,11 @@ func openDeviceFor(spec deviceSpec, capacity int64, c offloadConfig) (device.Dev
 	if !c.on() {
 		return openDevice(spec, capacity)
 	}
-	if spec.cuda { // parse rejected it; keep the guard
-		return nil, usagef("--offload %s with --device %s: the cuda backend has no host tier yet", c.mode, spec)
+	if spec.cuda {
+		if c.mode == policy.OffloadDisk { // parse rejected it; keep the guard
+			return nil, usagef("--offload disk with --device %s: the cuda backend has a host tier only", spec)
+		}
+		return spec.openWith(capacity, cuda.WithHostTier(c.hostCap))
 	}
 	if c.mode == policy.OffloadDisk && c.diskDir == "" {
 		return nil, errors.New("--offload disk: no disk directory (prepare was not called)")

@@ -37,7 +37,7 @@ func TestOffloadUsageErrors(t *testing.T) {
 		{"disk dir with host", []string{"run", "--offload", "host", "--disk-dir", t.TempDir(), "testdata/ok.json"}, "--disk-dir needs --offload disk"},
 		{"missing disk dir", []string{"run", "--offload", "disk", "--disk-dir", filepath.Join(t.TempDir(), "nope"), "testdata/ok.json"}, "--disk-dir"},
 		{"disk dir is a file", []string{"run", "--offload", "disk", "--disk-dir", file, "testdata/ok.json"}, "not a directory"},
-		{"cuda offload", []string{"run", "--device", "cuda:0", "--offload", "host", "testdata/ok.json"}, "no host tier"},
+		{"cuda offload disk", []string{"run", "--device", "cuda:0", "--offload", "disk", "testdata/ok.json"}, "host tier only"},
 		{"plan unknown offload", []string{"plan", "--offload", "gpu", "testdata/ok.json"}, "--offload"},
 		{"plan host memory without offload", []string{"plan", "--host-memory", "1GiB", "testdata/ok.json"}, "--host-memory"},
 		{"plan bad curve file", []string{"plan", "--budget-curve", "curve.txt", "testdata/ok.json"}, "--budget-curve"},

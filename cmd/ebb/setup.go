@@ -250,11 +250,14 @@ func (d deviceSpec) String() string {
 }
 
 // open makes the device. A Sim without a capacity is unlimited.
-func (d deviceSpec) open(capacity int64) (device.Device, error) {
+func (d deviceSpec) open(capacity int64) (device.Device, error) { return d.openWith(capacity) }
+
+// openWith is open with more cuda options (a host tier).
+func (d deviceSpec) openWith(capacity int64, extra ...cuda.Option) (device.Device, error) {
 	if !d.cuda {
 		return newSim(capacity), nil
 	}
-	var opts []cuda.Option
+	opts := extra
 	if capacity > 0 {
 		opts = append(opts, cuda.WithCapacity(capacity))
 	}
