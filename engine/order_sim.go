@@ -5,6 +5,8 @@ package engine
 import (
 	"math"
 	"slices"
+
+	"github.com/ebbgraph/ebb/lifetime"
 )
 
 // Rollouts are for small runs: at most rolloutReady candidates and
@@ -294,7 +296,7 @@ func (r *run) freedPeek(n *rnode) int64 {
 			continue
 		}
 		s := b.src.slot(b.out)
-		if s == noSlot || r.tr.Pinned(s) || r.tr.Readers(s)-sim.readsBySim(b.src, b.out) != r.readsOf(n, b.src, b.out) {
+		if s == noSlot || r.simPinned(b.src, s) || r.tr.Readers(s)-sim.readsBySim(b.src, b.out) != r.readsOf(n, b.src, b.out) {
 			continue
 		}
 		if sim.has(b.src) {
@@ -344,4 +346,14 @@ func (r *run) soleBytes(v any) int64 {
 		}
 	})
 	return bytes
+}
+
+// simPinned is whether the order's prediction counts slot s of p as
+// pinned: pinned now, or the output of a node that must not run twice
+// under a re-executing strategy, which levels 1 and 2 pin when it
+// completes (strategy.afterComplete) and level 0 does not need to. The
+// prediction is the same at every level, so the order is too, and peaks
+// do not increase with the level.
+func (r *run) simPinned(p *rnode, s lifetime.SlotID) bool {
+	return r.tr.Pinned(s) || (r.strat.reexecute && p.state.produced() && !isReexecutable(p.typ))
 }
