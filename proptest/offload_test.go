@@ -87,3 +87,55 @@ func TestOffloadResults(t *testing.T) {
 		}
 	})
 }
+
+// TestOffloadAboveMinimum: at parallelism 1, with a host tier that holds
+// anything and eviction by cost or swap, success is monotone in the
+// device's capacity: once the smallest capacity a workflow completes on
+// is found (by bisection), every capacity above it completes too, with
+// the oracle's results.
+func TestOffloadAboveMinimum(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		spec := Workflows(defaultGen()).Draw(t, "workflow")
+		t.Logf("workflow: %v", spec)
+		orc := oracleFor(t, spec)
+		cfg := drawConfig(t, "config")
+		cfg.par, cfg.cache = 1, cacheNone
+		base := newHarness(t, cfg)
+		out := base.run(t, spec.WF, cfg.policy())
+		if knownBug(out) != "" || out.res.Status != engine.StatusSuccess {
+			return
+		}
+		base.close(t)
+		peak := out.res.Stats.PeakBytes
+		cfg.offload = policy.OffloadHost
+		cfg.evict = rapid.SampledFrom([]policy.Evict{policy.EvictCost, policy.EvictSwap}).Draw(t, "evict")
+		runAt := func(capacity int64) *outcome {
+			c := cfg
+			c.capacity = capacity
+			h := newHarness(t, c)
+			out := h.run(t, spec.WF, c.policy())
+			checkNoUseAfterFree(t, h, out)
+			checkHeld(t, h, out)
+			h.close(t)
+			return out
+		}
+		lo, hi := int64(0), peak // lo fails (or is 0: unlimited), hi succeeds
+		if peak == 0 {
+			return
+		}
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			if runAt(mid).res.Status == engine.StatusSuccess {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		capacity := rapid.Int64Range(hi, peak).Draw(t, "capacity")
+		out = runAt(capacity)
+		if out.res.Status != engine.StatusSuccess {
+			t.Fatalf("minimum %d, peak %d: fails at %d: %v", hi, peak, capacity, out)
+		}
+		checkOutcome(t, spec, orc, out)
+	})
+}
