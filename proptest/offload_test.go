@@ -65,6 +65,11 @@ func TestOffloadResults(t *testing.T) {
 				t.Fatalf("%v: a node read a value off the device", out)
 			}
 			checkHeld(t, h, out)
+			if cfg.diskDir != "" && out.cached == 0 {
+				if ents, _ := os.ReadDir(cfg.diskDir); len(ents) > 0 {
+					t.Fatalf("%v: %d files left in the disk tier's directory after the run, the cache keeps nothing", out, len(ents))
+				}
+			}
 			if st := out.res.Stats; st.DevicePeakBytes > cfg.capacity {
 				t.Fatalf("%v: device peak %d above the capacity", out, st.DevicePeakBytes)
 			}
