@@ -209,7 +209,10 @@ func startServe(t testing.TB, dataDir string, natsPort int, args ...string) *ser
 // startWorker starts "ebb worker" on natsURL.
 func startWorker(t testing.TB, natsURL, id string, args ...string) *proc {
 	t.Helper()
-	p := start(t, "worker "+id, append([]string{"worker", "--nats", natsURL, "--id", id}, args...)...)
+	dir := t.TempDir() // a killed worker leaves its directories: the test removes them
+	all := append([]string{"worker", "--nats", natsURL, "--id", id,
+		"--output-dir", filepath.Join(dir, "out"), "--temp-dir", filepath.Join(dir, "temp")}, args...)
+	p := start(t, "worker "+id, all...)
 	p.waitLine("pulling prompts", 60*time.Second)
 	return p
 }
