@@ -28,14 +28,7 @@ func checkTiersEmpty(t *testing.T, dev *device.Sim, dir string) {
 }
 
 func TestOffloadOptionsTyped(t *testing.T) {
-	p, err := ParseProfile([]byte(alternatingProfile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := engine.NewRegistry()
-	if err := p.Register(r); err != nil {
-		t.Fatal(err)
-	}
+	r := alternatingRegistry(t)
 	plain := device.NewSim(9 * device.GiB)
 	e, err := engine.New(engine.Options{Registry: r, Device: plain})
 	if err != nil {
@@ -148,14 +141,7 @@ func TestOffloadCancelled(t *testing.T) {
 // Close empties every tier.
 func TestOffloadAcrossRuns(t *testing.T) {
 	ctx := context.Background()
-	p, err := ParseProfile([]byte(alternatingProfile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := engine.NewRegistry()
-	if err := p.Register(r); err != nil {
-		t.Fatal(err)
-	}
+	r := alternatingRegistry(t)
 	dev, err := device.NewTieredSim(13*device.GiB, device.SimTiers{Host: true})
 	if err != nil {
 		t.Fatal(err)

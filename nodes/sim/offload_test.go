@@ -42,7 +42,8 @@ func alternatingWorkflow(samplers int) engine.Workflow {
 	return wf
 }
 
-func offloadEngine(t *testing.T, capacity int64, tiers device.SimTiers, par int) (*engine.Engine, *device.Sim) {
+// alternatingRegistry has the classes of alternatingProfile.
+func alternatingRegistry(t *testing.T) *engine.Registry {
 	t.Helper()
 	p, err := ParseProfile([]byte(alternatingProfile))
 	if err != nil {
@@ -52,6 +53,12 @@ func offloadEngine(t *testing.T, capacity int64, tiers device.SimTiers, par int)
 	if err := p.Register(r); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+func offloadEngine(t *testing.T, capacity int64, tiers device.SimTiers, par int) (*engine.Engine, *device.Sim) {
+	t.Helper()
+	r := alternatingRegistry(t)
 	dev, err := device.NewTieredSim(capacity, tiers)
 	if err != nil {
 		t.Fatal(err)
