@@ -2,12 +2,6 @@
 
 package policy
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
-
 // Offload says where a run may put live values that no running node
 // reads when a node's inputs, outputs and working memory do not fit the
 // device (docs/offload.md).
@@ -27,12 +21,7 @@ const (
 
 var offloadNames = [...]string{OffloadNone: "none", OffloadHost: "host", OffloadDisk: "disk"}
 
-func (o Offload) String() string {
-	if o < 0 || int(o) >= len(offloadNames) {
-		return "Offload(" + strconv.Itoa(int(o)) + ")"
-	}
-	return offloadNames[o]
-}
+func (o Offload) String() string { return nameOf(offloadNames[:], o, "Offload") }
 
 // Valid reports whether o is one of the three modes.
 func (o Offload) Valid() bool { return o >= OffloadNone && o <= OffloadDisk }
@@ -42,13 +31,7 @@ func Offloads() []Offload { return []Offload{OffloadNone, OffloadHost, OffloadDi
 
 // ParseOffload parses "none", "host" or "disk" (case-insensitive).
 func ParseOffload(s string) (Offload, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	for i, name := range offloadNames {
-		if t == name {
-			return Offload(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: offload %q (want none, host or disk)", ErrInvalid, s)
+	return parseName[Offload](offloadNames[:], s, "offload")
 }
 
 // Evict says how an offloading run makes room for a value it evicts.
@@ -68,12 +51,7 @@ const (
 
 var evictNames = [...]string{EvictCost: "cost", EvictSwap: "swap", EvictRecompute: "recompute"}
 
-func (e Evict) String() string {
-	if e < 0 || int(e) >= len(evictNames) {
-		return "Evict(" + strconv.Itoa(int(e)) + ")"
-	}
-	return evictNames[e]
-}
+func (e Evict) String() string { return nameOf(evictNames[:], e, "Evict") }
 
 // Valid reports whether e is one of the three choices.
 func (e Evict) Valid() bool { return e >= EvictCost && e <= EvictRecompute }
@@ -82,12 +60,4 @@ func (e Evict) Valid() bool { return e >= EvictCost && e <= EvictRecompute }
 func Evicts() []Evict { return []Evict{EvictCost, EvictSwap, EvictRecompute} }
 
 // ParseEvict parses "cost", "swap" or "recompute" (case-insensitive).
-func ParseEvict(s string) (Evict, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	for i, name := range evictNames {
-		if t == name {
-			return Evict(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: evict %q (want cost, swap or recompute)", ErrInvalid, s)
-}
+func ParseEvict(s string) (Evict, error) { return parseName[Evict](evictNames[:], s, "evict") }

@@ -2,12 +2,6 @@
 
 package policy
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
-
 // Order says which ready node a run starts next. Results never depend on
 // it; memory and latency do.
 type Order int
@@ -29,12 +23,7 @@ const (
 
 var orderNames = [...]string{Memory: "memory", Stack: "stack", Comfy: "comfy"}
 
-func (o Order) String() string {
-	if o < 0 || int(o) >= len(orderNames) {
-		return "Order(" + strconv.Itoa(int(o)) + ")"
-	}
-	return orderNames[o]
-}
+func (o Order) String() string { return nameOf(orderNames[:], o, "Order") }
 
 // Valid reports whether o is one of the three orders.
 func (o Order) Valid() bool { return o >= Memory && o <= Comfy }
@@ -43,12 +32,4 @@ func (o Order) Valid() bool { return o >= Memory && o <= Comfy }
 func Orders() []Order { return []Order{Memory, Stack, Comfy} }
 
 // ParseOrder parses "memory", "stack" or "comfy" (case-insensitive).
-func ParseOrder(s string) (Order, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	for i, name := range orderNames {
-		if t == name {
-			return Order(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: order %q (want memory, stack or comfy)", ErrInvalid, s)
-}
+func ParseOrder(s string) (Order, error) { return parseName[Order](orderNames[:], s, "order") }

@@ -45,12 +45,7 @@ const (
 
 var strategyNames = [...]string{Auto: "auto", Reexecute: "reexecute", Restrict: "restrict"}
 
-func (s Strategy) String() string {
-	if s < 0 || int(s) >= len(strategyNames) {
-		return "Strategy(" + strconv.Itoa(int(s)) + ")"
-	}
-	return strategyNames[s]
-}
+func (s Strategy) String() string { return nameOf(strategyNames[:], s, "Strategy") }
 
 // Valid reports whether s is one of the three strategies.
 func (s Strategy) Valid() bool { return s >= Auto && s <= Restrict }
@@ -100,13 +95,7 @@ func ParseLevel(s string) (Level, error) {
 
 // ParseStrategy parses "auto", "reexecute" or "restrict" (case-insensitive).
 func ParseStrategy(s string) (Strategy, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	for i, name := range strategyNames {
-		if t == name {
-			return Strategy(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: strategy %q (want auto, reexecute or restrict)", ErrInvalid, s)
+	return parseName[Strategy](strategyNames[:], s, "strategy")
 }
 
 // Strategies lists every strategy, in the order tables print them.
