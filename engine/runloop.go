@@ -34,6 +34,7 @@ func (r *run) execute() {
 	if r.par > 1 {
 		r.jobs = make(chan *callJob)
 		r.doneCh = make(chan *callJob, r.par)
+		r.roomCh = make(chan roomReq)
 		defer close(r.jobs)
 	}
 	for r.err == nil {
@@ -77,13 +78,21 @@ func (r *run) retire() {
 	r.waitReturn(d)
 	r.reserved -= d.reserve
 	r.finish(d)
+	r.retryRoom()
 }
 
 // waitReturn waits until d's calls have returned.
+// While it waits it makes room for workers whose allocations did not fit
+// (offload, roomRemote).
 func (r *run) waitReturn(d *callJob) {
 	for !d.returned {
-		x := <-r.doneCh
-		x.returned = true
+		r.roomStuck(d)
+		select {
+		case x := <-r.doneCh:
+			x.returned = true
+		case q := <-r.roomCh:
+			r.askRoom(q)
+		}
 	}
 }
 
@@ -142,6 +151,9 @@ func (r *run) dispatch() {
 		} else {
 			job.reserve = reserve
 			r.reserved += reserve
+			if r.off.on && r.capacity > 0 {
+				job.alloc.room = r.roomRemote(job)
+			}
 			r.inflight = append(r.inflight, job)
 			if r.workers < r.running { // all busy: one more, never more than can run at once
 				r.workers++

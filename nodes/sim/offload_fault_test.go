@@ -179,3 +179,44 @@ func TestOffloadAcrossRuns(t *testing.T) {
 	checkTiersEmpty(t, dev, "")
 	checkNoLeaks(t, dev)
 }
+
+// TestOffloadUndeclaredParallel: loaders that declare no estimate (real
+// nodes, the first time an engine meets them) allocate more than
+// admission reserved for them; at parallelism 4 their workers ask the run
+// goroutine for room, which evicts the other model, so the run completes
+// on a card that holds one model.
+func TestOffloadUndeclaredParallel(t *testing.T) {
+	r := alternatingRegistry(t)
+	for _, class := range []string{"LoaderA", "LoaderB"} {
+		r.Replace(&engine.NodeType{
+			Class:  class,
+			Schema: engine.Schema{Outputs: []engine.OutputSpec{{Name: "MODEL", Type: "MODEL"}}},
+			Runner: engine.RunFunc(func(ctx context.Context, c *engine.Call) (engine.Result, error) {
+				b, err := c.Alloc(ctx, 6*device.GiB, "MODEL")
+				if err != nil {
+					return engine.Result{}, err
+				}
+				return engine.Outputs(b), nil
+			}),
+		})
+	}
+	for _, off := range []policy.Offload{policy.OffloadNone, policy.OffloadHost} {
+		dev, err := device.NewTieredSim(9*device.GiB, device.SimTiers{Host: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.New(engine.Options{Registry: r, Device: dev, Parallelism: 4, Cache: engine.CacheMode{Kind: engine.CacheNone}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Run(context.Background(), alternatingWorkflow(4), engine.RunOptions{Offload: off})
+		switch {
+		case off == policy.OffloadNone && engine.ErrorType(err) != engine.TypeOutOfMemory:
+			t.Errorf("offload none: %v, want out_of_memory", err)
+		case off == policy.OffloadHost && (err != nil || res.Stats.Evictions == 0):
+			t.Errorf("offload host: %v, %+v: want success with evictions", err, res.Stats)
+		}
+		checkTiersEmpty(t, dev, "")
+		checkNoLeaks(t, dev)
+	}
+}
