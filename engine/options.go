@@ -135,7 +135,7 @@ func DefaultLimits() Limits {
 }
 
 // DefaultKeepExecuted is how many executed ids a run keeps by default.
-const DefaultKeepExecuted = 100_000
+const DefaultKeepExecuted = 10_000
 
 // withDefaults fills zero fields from DefaultLimits and turns negative
 // ones into no limit (the largest value).
