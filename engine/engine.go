@@ -26,7 +26,10 @@ type Engine struct {
 	est   estimates // measured node memory, for the order and admission
 	cache *cache
 	off   offloader // values offloading runs made (offload.go)
-	mu    sync.Mutex
+	// clocks are each node type's call times (clock.go), owned by the
+	// run goroutine of the current run.
+	clocks map[*NodeType]*typeClock
+	mu     sync.Mutex
 }
 
 // New returns an engine. Options.Registry is required.

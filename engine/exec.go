@@ -28,7 +28,8 @@ type callJob struct {
 	returned bool      // its calls returned (seen by the run goroutine)
 	read     []*Buffer // tracked buffers its calls read (offload.go)
 
-	wall time.Duration // the calls' wall time (filled by exec)
+	wall  time.Duration // the calls' wall time, or its class's mean (filled by exec)
+	clock *typeClock    // the class's times; nil when the node declares its time
 
 	// filled by exec
 	needs   []string
@@ -94,6 +95,9 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 	job.n, job.runner = n, n.typ.Runner
 	job.alloc.acct = r.e.acct
 	job.lazy, _ = n.typ.Runner.(LazyChecker)
+	if !n.declared || n.estTime == 0 {
+		job.clock = r.clockOf(n.typ)
+	}
 	job.view = graphView{v: r.v, eph: r.eph}
 	if r.par > 1 {
 		r.ephRO = true // a worker reads it: the run copies it before a change
@@ -180,9 +184,19 @@ func (r *run) checkReads(v []any) error {
 // Panics are recovered here, the one place node code runs.
 func exec(ctx context.Context, job *callJob) (d *callJob) {
 	d = job
-	start := time.Now()
+	var start time.Time
+	timed := job.clock != nil && job.clock.sample()
+	if timed {
+		start = time.Now()
+	}
 	defer func() {
-		d.wall = time.Since(start)
+		switch {
+		case timed:
+			d.wall = time.Since(start)
+			job.clock.add(d.wall)
+		case job.clock != nil:
+			d.wall = job.clock.mean()
+		}
 		if p := recover(); p != nil {
 			d.err = &PanicError{Value: p, Stack: debug.Stack()}
 			d.results = nil

@@ -69,9 +69,11 @@ type run struct {
 
 	timelineOn  bool
 	off         offloadRun
-	runningNode *rnode        // the node whose call runs on the run goroutine (offload, parallelism 1)
-	roomCh      chan roomReq  // workers asking the run goroutine for room (offload, parallelism > 1)
-	roomWait    []roomReq     // asks that wait for a job to retire
+	runningNode *rnode       // the node whose call runs on the run goroutine (offload, parallelism 1)
+	roomCh      chan roomReq // workers asking the run goroutine for room (offload, parallelism > 1)
+	roomWait    []roomReq    // asks that wait for a job to retire
+	lastType    *NodeType    // clockOf's last answer
+	lastClock   *typeClock
 	compute     time.Duration // the simulated clock (Stats.ComputeMs, TransferMs)
 	xfer        time.Duration
 	segSim      segSim   // the memory order's scratch

@@ -30,6 +30,7 @@ type NodeRef struct {
 	class   string
 	inputs  map[string]any
 	display engine.NodeID
+	shared  bool // inputs is also a workflow's (Result): copy before a change
 }
 
 // NewBuilder returns a builder whose ids start with a fresh prefix of the
@@ -53,6 +54,18 @@ func (b *GraphBuilder) Prefix() string { return b.prefix }
 // that already names a node returns that node unchanged (class and inputs
 // are ignored), as ComfyUI's GraphBuilder does.
 func (b *GraphBuilder) Node(class, local string, inputs map[string]any) *NodeRef {
+	n, made := b.node(class, local, len(inputs))
+	if made {
+		for k, v := range inputs {
+			n.Set(k, v)
+		}
+	}
+	return n
+}
+
+// node is Node without inputs, with room for size of them; made says
+// whether it is new.
+func (b *GraphBuilder) node(class, local string, size int) (n *NodeRef, made bool) {
 	if local == "" {
 		for {
 			local = strconv.Itoa(b.next)
@@ -63,20 +76,17 @@ func (b *GraphBuilder) Node(class, local string, inputs map[string]any) *NodeRef
 		}
 	}
 	if n, ok := b.nodes[local]; ok {
-		return n
+		return n, false
 	}
-	n := &NodeRef{
+	n = &NodeRef{
 		local:  local,
 		id:     engine.NodeID(b.prefix + local),
 		class:  class,
-		inputs: make(map[string]any, len(inputs)),
-	}
-	for k, v := range inputs {
-		n.Set(k, v)
+		inputs: make(map[string]any, size),
 	}
 	b.nodes[local] = n
 	b.order = append(b.order, local)
-	return n
+	return n, true
 }
 
 // Lookup returns the node with the local id, or nil.
@@ -99,8 +109,17 @@ func (b *GraphBuilder) Finalize() engine.Workflow {
 // Result returns a node result that expands into the built graph. Each
 // output is a link (NodeRef.Out) or a literal, one per declared output of
 // the expanding node.
+//
+// The workflow shares its nodes' input maps with the builder (a node
+// changed afterwards copies its map first), so a result costs no copy.
 func (b *GraphBuilder) Result(outputs ...any) engine.Result {
-	return engine.Result{Expand: &engine.Expansion{Nodes: b.Finalize(), Outputs: slices.Clone(outputs)}}
+	w := make(engine.Workflow, len(b.nodes))
+	for _, local := range b.order {
+		n := b.nodes[local]
+		n.shared = true
+		w[n.id] = &engine.Node{Class: n.class, Inputs: n.inputs, DisplayID: n.display}
+	}
+	return engine.Result{Expand: &engine.Expansion{Nodes: w, Outputs: slices.Clone(outputs)}}
 }
 
 // ID returns the node's full id.
@@ -117,6 +136,9 @@ func (n *NodeRef) Out(i int) engine.Ref { return engine.Ref{Node: n.id, Out: i} 
 
 // Set sets an input to a link or a literal; nil deletes it. It returns n.
 func (n *NodeRef) Set(name string, value any) *NodeRef {
+	if n.shared {
+		n.inputs, n.shared = maps.Clone(n.inputs), false
+	}
 	if value == nil {
 		delete(n.inputs, name)
 	} else {

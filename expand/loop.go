@@ -125,7 +125,8 @@ func cloneBody(b *GraphBuilder, g engine.GraphReader, open, close engine.NodeID)
 			return nil, fmt.Errorf("expand: loop %s..%s: node %s: %w", open, close, id, engine.ErrMissingNode)
 		}
 		defs[id] = n
-		clones[id] = b.Node(n.Class, names[id], nil).SetDisplay(g.Display(id))
+		clone, _ := b.node(n.Class, names[id], len(n.Inputs))
+		clones[id] = clone.SetDisplay(g.Display(id))
 	}
 	for _, id := range body {
 		clone := clones[id]
