@@ -210,7 +210,7 @@ func (r *recorder) summary(res *engine.RunResult) map[string]any {
 		"pins": st.Pins, "executions": st.Executions, "cache_hits": st.CacheHits,
 		"capacity": r.dev.Stats().Capacity, "live": r.dev.Stats().InUse,
 		"level": int(r.run.pol.Level), "strategy": r.run.pol.Strategy.String(),
-		"offloaded_bytes": st.OffloadedBytes, "reloaded_bytes": st.ReloadedBytes, "disk_bytes": st.DiskBytes,
+		"working_set_bytes": st.WorkingSetBytes, "offloaded_bytes": st.OffloadedBytes, "reloaded_bytes": st.ReloadedBytes, "disk_bytes": st.DiskBytes,
 		"evictions": st.Evictions, "recomputes": st.Recomputes,
 		"compute_ms": st.ComputeMs, "transfer_ms": st.TransferMs, "sim_ms": st.SimMs,
 	}

@@ -66,6 +66,7 @@ type statsJSON struct {
 	BoundBytes      int64                `json:"bound_bytes"`
 	NeedBytes       int64                `json:"need_bytes"`
 	DevicePeakBytes int64                `json:"device_peak_bytes"`
+	WorkingSetBytes int64                `json:"working_set_bytes"`
 	OffloadedBytes  int64                `json:"offloaded_bytes"`
 	ReloadedBytes   int64                `json:"reloaded_bytes"`
 	DiskBytes       int64                `json:"disk_bytes"`
@@ -95,6 +96,7 @@ func toJSON(r *engine.RunResult) runJSON {
 			BoundBytes:      r.Stats.BoundBytes,
 			NeedBytes:       r.Stats.NeedBytes,
 			DevicePeakBytes: r.Stats.DevicePeakBytes,
+			WorkingSetBytes: r.Stats.WorkingSetBytes,
 			OffloadedBytes:  r.Stats.OffloadedBytes,
 			ReloadedBytes:   r.Stats.ReloadedBytes,
 			DiskBytes:       r.Stats.DiskBytes,

@@ -125,7 +125,7 @@ func submitOne(ctx context.Context, c *client.Client, conn *client.Conn, req cli
 		res.Stats = engine.Stats{
 			Executions: m.Executions, Reexecutions: m.Reexecutions, CacheHits: m.CacheHits,
 			Releases: m.Releases, Pins: m.Pins, PeakBytes: m.Peak, BoundBytes: m.Bound, NeedBytes: m.Need, DevicePeakBytes: m.DevicePeak,
-			OffloadedBytes: m.OffloadedBytes, ReloadedBytes: m.ReloadedBytes, DiskBytes: m.DiskBytes,
+			WorkingSetBytes: m.WorkingSetBytes, OffloadedBytes: m.OffloadedBytes, ReloadedBytes: m.ReloadedBytes, DiskBytes: m.DiskBytes,
 			Evictions: m.Evictions, Recomputes: m.Recomputes,
 			ComputeMs: m.ComputeMs, TransferMs: m.TransferMs, SimMs: m.SimMs,
 		}

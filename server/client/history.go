@@ -31,18 +31,19 @@ type Memory struct {
 	CacheHits    int    `json:"cache_hits"`
 	Capacity     int64  `json:"capacity"`
 	// Offload and the simulated clock (engine.Stats).
-	OffloadedBytes int64         `json:"offloaded_bytes"`
-	ReloadedBytes  int64         `json:"reloaded_bytes"`
-	DiskBytes      int64         `json:"disk_bytes"`
-	Evictions      int           `json:"evictions"`
-	Recomputes     int           `json:"recomputes"`
-	ComputeMs      float64       `json:"compute_ms"`
-	TransferMs     float64       `json:"transfer_ms"`
-	SimMs          float64       `json:"sim_ms"`
-	Executed       []string      `json:"executed"`
-	Cached         []string      `json:"cached"`
-	Reexecuted     []Reexecution `json:"reexecuted"`
-	Timeline       []MemoryPoint `json:"timeline"`
+	WorkingSetBytes int64         `json:"working_set_bytes"`
+	OffloadedBytes  int64         `json:"offloaded_bytes"`
+	ReloadedBytes   int64         `json:"reloaded_bytes"`
+	DiskBytes       int64         `json:"disk_bytes"`
+	Evictions       int           `json:"evictions"`
+	Recomputes      int           `json:"recomputes"`
+	ComputeMs       float64       `json:"compute_ms"`
+	TransferMs      float64       `json:"transfer_ms"`
+	SimMs           float64       `json:"sim_ms"`
+	Executed        []string      `json:"executed"`
+	Cached          []string      `json:"cached"`
+	Reexecuted      []Reexecution `json:"reexecuted"`
+	Timeline        []MemoryPoint `json:"timeline"`
 }
 
 // MemoryPoint is the device's live bytes after a node ran or a release.
