@@ -46,9 +46,29 @@ type callJob struct {
 	inputs map[string]any
 }
 
+// inputList is one input's values across a node's calls: vals, or, when
+// vals is nil, the one value one (a literal, a raw link, a default), kept
+// inline so it costs no allocation.
 type inputList struct {
 	name string
 	vals []any
+	one  any
+}
+
+// at is the value of call i (the last value for calls past the end).
+func (l *inputList) at(i int) any {
+	if l.vals == nil {
+		return l.one
+	}
+	return l.vals[min(i, len(l.vals)-1)]
+}
+
+// list is every value.
+func (l *inputList) list() []any {
+	if l.vals == nil {
+		return []any{l.one}
+	}
+	return l.vals
 }
 
 // prepare builds the calls of n from its bindings (run goroutine).
@@ -65,9 +85,13 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		var vals []any
 		switch {
 		case b.raw:
-			vals = []any{b.ref}
+			lists = append(lists, inputList{name: b.name, one: b.ref})
+			maxLen = max(maxLen, 1)
+			continue
 		case b.src == nil:
-			vals = []any{b.lit}
+			lists = append(lists, inputList{name: b.name, one: b.lit})
+			maxLen = max(maxLen, 1)
+			continue
 		default:
 			v, ok := r.tr.Values(b.src.slot(b.out))
 			if !ok {
@@ -81,13 +105,13 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		if len(vals) == 0 {
 			continue
 		}
-		lists = append(lists, inputList{b.name, vals})
+		lists = append(lists, inputList{name: b.name, vals: vals})
 		maxLen = max(maxLen, len(vals))
 	}
 	for i := range sch.Inputs {
 		in := &sch.Inputs[i]
 		if in.Default != nil && in.Hidden == NotHidden && !n.hasBinding(in.Name) {
-			lists = append(lists, inputList{in.Name, []any{in.Default}})
+			lists = append(lists, inputList{name: in.Name, one: in.Default})
 			maxLen = max(maxLen, 1)
 		}
 	}
@@ -122,17 +146,19 @@ func (r *run) prepare(n *rnode) (*callJob, error) {
 		c.Node, c.Class, c.Index, c.Graph, c.alloc, c.real, c.eph = n.id, n.def.Class, i, &job.view, &job.alloc, n.realID(), n.eph()
 		c.em, c.display = r.em, n.displayID()
 		var blk *Blocker
-		for _, l := range lists {
+		for k := range lists {
+			l := &lists[k]
 			if sch.InputIsList {
-				c.Inputs[l.name] = l.vals
-				for _, x := range l.vals {
+				vals := l.list()
+				c.Inputs[l.name] = vals
+				for _, x := range vals {
 					if bb, ok := x.(*Blocker); ok && blk == nil {
 						blk = bb
 					}
 				}
 				continue
 			}
-			x := l.vals[min(i, len(l.vals)-1)]
+			x := l.at(i)
 			if bb, ok := x.(*Blocker); ok && blk == nil {
 				blk = bb
 			}

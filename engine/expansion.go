@@ -83,9 +83,10 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 	if r.expNodes += int64(len(ids) - len(reuse)); r.expNodes > r.lim.MaxExpansionNodes {
 		return fmt.Errorf("%d nodes added so far: %w", r.expNodes, &LimitError{Limit: "max-expansion-nodes", Value: r.lim.MaxExpansionNodes})
 	}
-	gen := &generation{parent: n.id, slot: noSlot, depth: depth}
+	gen := &generation{parent: n.id, slot: noSlot, depth: depth, ids: make([]NodeID, 0, len(ids)-len(reuse))}
 	r.writeEph()
-	var held []any // device values in the new nodes' literals
+	var held []any                                 // device values in the new nodes' literals
+	defs := make([]ephDef, 0, len(ids)-len(reuse)) // one allocation for the new nodes' origins
 	for _, id := range ids {
 		if reuse[id] {
 			continue
@@ -96,7 +97,8 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 		if def.DisplayID != "" {
 			display = def.DisplayID
 		}
-		r.eph[id] = &ephDef{def: def, parent: n.id, real: n.realID(), display: display, gen: gen}
+		defs = append(defs, ephDef{def: def, parent: n.id, real: n.realID(), display: display, gen: gen})
+		r.eph[id] = &defs[len(defs)-1]
 		for _, v := range def.Inputs {
 			if ref, isRef := v.(Ref); isRef {
 				if d := r.eph[ref.Node]; d != nil && d.gen != gen && !slices.Contains(gen.deps, d.gen) {

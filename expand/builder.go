@@ -20,6 +20,15 @@ type GraphBuilder struct {
 	nodes  map[string]*NodeRef
 	order  []string // local ids in creation order
 	next   int      // next automatic local id
+	slab   []NodeRef
+}
+
+// grow makes room for n more nodes.
+func (b *GraphBuilder) grow(n int) {
+	b.order = slices.Grow(b.order, n)
+	if len(b.slab) < n {
+		b.slab = make([]NodeRef, n)
+	}
 }
 
 // NodeRef is one node of a GraphBuilder. Its methods change the node in
@@ -78,7 +87,11 @@ func (b *GraphBuilder) node(class, local string, size int) (n *NodeRef, made boo
 	if n, ok := b.nodes[local]; ok {
 		return n, false
 	}
-	n = &NodeRef{
+	if len(b.slab) == 0 {
+		b.slab = make([]NodeRef, max(4, len(b.order))) // NodeRefs in chunks
+	}
+	n, b.slab = &b.slab[0], b.slab[1:]
+	*n = NodeRef{
 		local:  local,
 		id:     engine.NodeID(b.prefix + local),
 		class:  class,
@@ -114,10 +127,12 @@ func (b *GraphBuilder) Finalize() engine.Workflow {
 // changed afterwards copies its map first), so a result costs no copy.
 func (b *GraphBuilder) Result(outputs ...any) engine.Result {
 	w := make(engine.Workflow, len(b.nodes))
-	for _, local := range b.order {
+	defs := make([]engine.Node, len(b.order)) // one allocation for every node
+	for i, local := range b.order {
 		n := b.nodes[local]
 		n.shared = true
-		w[n.id] = &engine.Node{Class: n.class, Inputs: n.inputs, DisplayID: n.display}
+		defs[i] = engine.Node{Class: n.class, Inputs: n.inputs, DisplayID: n.display}
+		w[n.id] = &defs[i]
 	}
 	return engine.Result{Expand: &engine.Expansion{Nodes: w, Outputs: slices.Clone(outputs)}}
 }

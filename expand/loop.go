@@ -15,7 +15,20 @@ const RecurseLocal = "Recurse"
 
 // ValueInput returns the name of loop value input i, "initial_value<i>",
 // as the open and close nodes of ComfyUI's loops call them.
-func ValueInput(i int) string { return "initial_value" + strconv.Itoa(i) }
+func ValueInput(i int) string {
+	if i >= 0 && i < len(valueInputs) {
+		return valueInputs[i]
+	}
+	return "initial_value" + strconv.Itoa(i)
+}
+
+// valueInputs are the first ValueInput names, made once.
+var valueInputs = func() (names [16]string) {
+	for i := range names {
+		names[i] = "initial_value" + strconv.Itoa(i)
+	}
+	return names
+}()
 
 // WhileClose is the body of a while-loop close node (ComfyUI's
 // TestWhileLoopClose). c is the close node's call; it needs c.Graph (the
@@ -43,15 +56,15 @@ func WhileClose(c *engine.Call, open engine.NodeID, values []any, condition bool
 		return engine.Result{}, fmt.Errorf("expand: while close %s: no graph (declare a HiddenDynPrompt input)", c.Node)
 	}
 	b := NewBuilder(c)
-	clones, err := cloneBody(b, c.Graph, open, c.Node)
+	body, clones, err := cloneBody(b, c.Graph, open, c.Node)
 	if err != nil {
 		return engine.Result{}, err
 	}
-	head := clones[open]
+	head := clones[at(body, open)]
 	for i, v := range values {
 		head.Set(ValueInput(i), Value(v))
 	}
-	self := clones[c.Node]
+	self := clones[at(body, c.Node)]
 	outs := make([]any, len(values))
 	for i := range outs {
 		outs[i] = self.Out(i)
@@ -64,7 +77,8 @@ func WhileClose(c *engine.Call, open engine.NodeID, values []any, condition bool
 // and close themselves. It walks link inputs upward from close; it does
 // not walk above open, whose ancestors cannot be downstream of it.
 func LoopBody(g engine.GraphReader, open, close engine.NodeID) ([]engine.NodeID, error) {
-	children := map[engine.NodeID][]engine.NodeID{}
+	type edge struct{ from, to engine.NodeID }
+	var edges []edge
 	seen := map[engine.NodeID]bool{close: true}
 	stack := []engine.NodeID{close}
 	for len(stack) > 0 {
@@ -77,25 +91,29 @@ func LoopBody(g engine.GraphReader, open, close engine.NodeID) ([]engine.NodeID,
 		if !ok {
 			return nil, fmt.Errorf("expand: loop %s..%s: node %s: %w", open, close, id, engine.ErrMissingNode)
 		}
-		for _, name := range n.InputNames() {
-			r, ok := n.Inputs[name].(engine.Ref)
+		for _, v := range n.Inputs { // any order: the body is a set, sorted below
+			r, ok := v.(engine.Ref)
 			if !ok {
 				continue
 			}
-			children[r.Node] = append(children[r.Node], id)
+			edges = append(edges, edge{r.Node, id})
 			if !seen[r.Node] {
 				seen[r.Node] = true
 				stack = append(stack, r.Node)
 			}
 		}
 	}
-	in := map[engine.NodeID]bool{open: true, close: true}
+	slices.SortFunc(edges, func(a, b edge) int { return cmp.Compare(a.from, b.from) })
+	in := seen // reused: now the nodes reached downward from open
+	clear(in)
+	in[open], in[close] = true, true
 	stack = append(stack[:0], open)
 	for len(stack) > 0 {
 		id := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, ch := range children[id] {
-			if !in[ch] {
+		i, _ := slices.BinarySearchFunc(edges, id, func(e edge, t engine.NodeID) int { return cmp.Compare(e.from, t) })
+		for ; i < len(edges) && edges[i].from == id; i++ {
+			if ch := edges[i].to; !in[ch] {
 				in[ch] = true
 				stack = append(stack, ch)
 			}
@@ -109,72 +127,80 @@ func LoopBody(g engine.GraphReader, open, close engine.NodeID) ([]engine.NodeID,
 	return body, nil
 }
 
-// cloneBody clones the loop body from open to close into b and returns the
-// clones by original id.
-func cloneBody(b *GraphBuilder, g engine.GraphReader, open, close engine.NodeID) (map[engine.NodeID]*NodeRef, error) {
+// cloneBody clones the loop body from open to close into b and returns
+// the body (sorted ids) and the clones, by position in the body.
+func cloneBody(b *GraphBuilder, g engine.GraphReader, open, close engine.NodeID) ([]engine.NodeID, []*NodeRef, error) {
 	body, err := LoopBody(g, open, close)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	names := bodyNames(g, body, close)
-	clones := make(map[engine.NodeID]*NodeRef, len(body))
-	defs := make(map[engine.NodeID]*engine.Node, len(body))
-	for _, id := range body {
+	b.grow(len(body))
+	clones := make([]*NodeRef, len(body))
+	defs := make([]*engine.Node, len(body))
+	for i, id := range body {
 		n, ok := g.Node(id)
 		if !ok {
-			return nil, fmt.Errorf("expand: loop %s..%s: node %s: %w", open, close, id, engine.ErrMissingNode)
+			return nil, nil, fmt.Errorf("expand: loop %s..%s: node %s: %w", open, close, id, engine.ErrMissingNode)
 		}
-		defs[id] = n
-		clone, _ := b.node(n.Class, names[id], len(n.Inputs))
-		clones[id] = clone.SetDisplay(g.Display(id))
+		defs[i] = n
+		clone, _ := b.node(n.Class, names[i], len(n.Inputs))
+		clones[i] = clone.SetDisplay(g.Display(id))
 	}
-	for _, id := range body {
-		clone := clones[id]
-		for name, v := range defs[id].Inputs {
+	for i, clone := range clones {
+		for name, v := range defs[i].Inputs {
 			if r, ok := v.(engine.Ref); ok {
-				if to, in := clones[r.Node]; in {
-					v = to.Out(r.Out)
+				if k := at(body, r.Node); k >= 0 {
+					v = clones[k].Out(r.Out)
 				}
 			}
 			clone.Set(name, v)
 		}
 	}
-	return clones, nil
+	return body, clones, nil
 }
 
-// bodyNames picks the clones' local ids: RecurseLocal for close, the
-// display node for the others, with "~N" added where display nodes repeat.
-// Nodes are named in (display node, id) order, so that the names of one
-// iteration's clones, whose ids share a prefix, come out the same in the
-// next iteration.
-func bodyNames(g engine.GraphReader, body []engine.NodeID, close engine.NodeID) map[engine.NodeID]string {
+// at is id's position in the sorted ids, or -1.
+func at(ids []engine.NodeID, id engine.NodeID) int {
+	if i, ok := slices.BinarySearch(ids, id); ok {
+		return i
+	}
+	return -1
+}
+
+// bodyNames picks the clones' local ids, by position in body: RecurseLocal
+// for close, the display node for the others, with "~N" added where
+// display nodes repeat. Nodes are named in (display node, id) order, so
+// that the names of one iteration's clones, whose ids share a prefix, come
+// out the same in the next iteration.
+func bodyNames(g engine.GraphReader, body []engine.NodeID, close engine.NodeID) []string {
 	type entry struct {
-		id   engine.NodeID
+		i    int
 		base string
 	}
 	rest := make([]entry, 0, len(body))
-	for _, id := range body {
+	names := make([]string, len(body))
+	for i, id := range body {
 		if id == close {
+			names[i] = RecurseLocal
 			continue
 		}
 		base := string(g.Display(id))
 		if base == "" {
 			base = string(id)
 		}
-		rest = append(rest, entry{id, base})
+		rest = append(rest, entry{i, base})
 	}
 	slices.SortFunc(rest, func(a, b entry) int {
-		return cmp.Or(cmp.Compare(a.base, b.base), cmp.Compare(a.id, b.id))
+		return cmp.Or(cmp.Compare(a.base, b.base), cmp.Compare(body[a.i], body[b.i]))
 	})
-	names := map[engine.NodeID]string{close: RecurseLocal}
-	used := map[string]bool{RecurseLocal: true}
+	used := func(name string) bool { return slices.Contains(names, name) }
 	for _, e := range rest {
 		name := e.base
-		for k := 1; used[name]; k++ {
+		for k := 1; used(name); k++ {
 			name = e.base + "~" + strconv.Itoa(k)
 		}
-		used[name] = true
-		names[e.id] = name
+		names[e.i] = name
 	}
 	return names
 }
