@@ -62,6 +62,16 @@
 // A node behind an unrequested lazy input binds its own inputs as
 // potential readers, so a later request never finds them released.
 //
+// # Offload
+//
+// With RunOptions.Offload (on a device.Tiered device), live values that no
+// running node reads leave the device when a node's inputs, outputs and
+// working memory do not fit: moved to host memory or disk, or dropped and
+// recomputed from their producer's call (its lineage), whichever costs
+// less (RunOptions.Evict), and brought back before their next reader. Each
+// run keeps a simulated clock (Stats.ComputeMs, TransferMs, SimMs) from
+// declared times (Estimate.Time) and measured ones. See docs/offload.md.
+//
 // # Limits
 //
 // No workflow can make a run go on without end or grow without bound:
