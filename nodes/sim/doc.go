@@ -6,7 +6,10 @@
 // tensor of a given number of GiB. Register adds it to a registry.
 //
 // A Profile gives other classes a memory behaviour: for each class, the
-// type and size of each output and the working memory of one call. Profile
+// type and size of each output, the working memory of one call and, as
+// "ms", the time one call takes (the simulated clock's compute time and
+// the cost of recomputing the class's outputs under offload; the call does
+// not sleep). Profile
 // nodes accept any inputs (they wait for every linked input and ignore the
 // values), allocate their working memory first and then one buffer per
 // output, and return the output buffers; the engine frees the working
@@ -15,8 +18,8 @@
 //	{
 //	  "unit": "GiB",
 //	  "classes": {
-//	    "CheckpointLoaderSimple": {"outputs": [["MODEL", 4.8], ["CLIP", 1.6], ["VAE", 0.16]]},
-//	    "KSampler":               {"outputs": [["LATENT", 0.001]], "work": 13.5},
+//	    "CheckpointLoaderSimple": {"outputs": [["MODEL", 4.8], ["CLIP", 1.6], ["VAE", 0.16]], "ms": 3300},
+//	    "KSampler":               {"outputs": [["LATENT", 0.001]], "work": 13.5, "ms": 8000},
 //	    "SaveImage":              {"outputs": [], "output_node": true}
 //	  }
 //	}
