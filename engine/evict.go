@@ -48,6 +48,12 @@ func (r *run) admitOffload(n *rnode) (int64, bool) {
 	}
 	need := r.est(n).Total()
 	r.res.Stats.WorkingSetBytes = max(r.res.Stats.WorkingSetBytes, inBytes+need)
+	if r.par > 1 && r.off.on && r.capacity > 0 && !n.declared && !o.ran[n.def.Class] {
+		if r.running > 0 {
+			return 0, false // a node nothing predicts runs alone
+		}
+		r.alone = true
+	}
 	// A measured estimate may be another node's of the class: at
 	// parallelism 1 the call's allocations make room as they need it
 	// (roomNow) rather than evict for a guess.
@@ -417,4 +423,15 @@ func (r *run) offFail(n *rnode, err error) {
 		err = fmt.Errorf("%w: %w", ErrInterrupted, err)
 	}
 	r.fail(n, TypeExecution, err)
+}
+
+// ranClass records that a node of n's class finished under offload.
+func (r *run) ranClass(n *rnode) {
+	o := &r.e.off
+	if !o.ran[n.def.Class] {
+		if o.ran == nil {
+			o.ran = map[string]bool{}
+		}
+		o.ran[n.def.Class] = true
+	}
 }

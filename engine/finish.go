@@ -84,6 +84,7 @@ func (r *run) finish(d *callJob) {
 	r.complete(n, outs, ui)
 	if r.off.on {
 		r.track(n, outs, r.lineageOf(d, outs))
+		r.ranClass(n)
 	}
 	r.recycle(d)
 }

@@ -43,6 +43,11 @@ type offloader struct {
 	used    bool      // something ever left the device: admission must check inputs
 	unhold  []*Buffer // dropped buffers freed: their lineage holds to let go
 	scratch []*Buffer
+	// ran has the classes whose calls an offloading run has finished: at
+	// parallelism above 1, a node of another class that declares no
+	// estimate runs alone (run.alone), since admission cannot know what it
+	// will allocate and two such calls could not make room from each other.
+	ran map[string]bool
 }
 
 // offloadRun is one run's offload settings.

@@ -72,6 +72,7 @@ type run struct {
 	runningNode *rnode       // the node whose call runs on the run goroutine (offload, parallelism 1)
 	roomCh      chan roomReq // workers asking the run goroutine for room (offload, parallelism > 1)
 	roomWait    []roomReq    // asks that wait for a job to retire
+	alone       bool         // the job in flight runs alone (offload: a node nothing predicts)
 	lastType    *NodeType    // clockOf's last answer
 	lastClock   *typeClock
 	compute     time.Duration // the simulated clock (Stats.ComputeMs, TransferMs)

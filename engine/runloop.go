@@ -77,6 +77,7 @@ func (r *run) retire() {
 	r.inflight = r.inflight[1:]
 	r.waitReturn(d)
 	r.reserved -= d.reserve
+	r.alone = false
 	r.finish(d)
 	r.retryRoom()
 }
@@ -105,7 +106,7 @@ func (r *run) worker() {
 
 // dispatch starts ready nodes while workers are free.
 func (r *run) dispatch() {
-	for r.err == nil && len(r.ready) > 0 && r.running < r.par {
+	for r.err == nil && len(r.ready) > 0 && r.running < r.par && !r.alone {
 		i := r.nextReady()
 		if i < 0 {
 			return
