@@ -116,8 +116,8 @@ func timedRandom(rng *rand.Rand) *DAG {
 // and recomputation.
 func TestOffloadCostCorpus(t *testing.T) {
 	count := 500
-	if testing.Short() {
-		count = 100
+	if testing.Short() || raceEnabled {
+		count = 100 // the numbers in docs/offload.md are from 500, without -race
 	}
 	for _, c := range []struct {
 		name string

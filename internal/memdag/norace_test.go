@@ -1,0 +1,5 @@
+//go:build !race
+
+package memdag
+
+const raceEnabled = false
