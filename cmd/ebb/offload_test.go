@@ -266,3 +266,32 @@ func TestPlanBudgetCurve(t *testing.T) {
 		t.Errorf("image %v", r)
 	}
 }
+
+// ebb serve takes the offload flags for every prompt: a submitted
+// base+refiner workflow that does not fit the device without offload
+// completes with it, and its history entry reports the moves, as ebb run
+// --json does for the same run.
+func TestServeOffload(t *testing.T) {
+	wf := filepath.Join("..", "..", "workflows", "base-refiner.json")
+	profile := filepath.Join("..", "..", "workflows", "base-refiner.profile.json")
+	common := []string{"--cache", "none", "--parallel", "1", "--level", "1", "--device-memory", "10GiB", "--profile", profile}
+	url := startServe(t, append(common, "--offload", "host")...)
+	code, out, errs := ebb(t, "submit", "--json", "--server", url, wf)
+	if code != 0 {
+		t.Fatalf("ebb submit: exit %d\n%s\n%s", code, out, errs)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
+		t.Fatalf("submit output: %v\n%s", err, out)
+	}
+	want := runJSONOut(t, 0, append(append([]string{}, common...), "--offload", "host", wf)...)
+	st, wst := got[0]["stats"].(map[string]any), want[0]["stats"].(map[string]any)
+	if st["evictions"].(float64) == 0 || st["offloaded_bytes"].(float64) == 0 {
+		t.Errorf("served run stats %v: want evictions and offloaded bytes", st)
+	}
+	for _, k := range []string{"evictions", "offloaded_bytes", "reloaded_bytes", "recomputes", "peak_bytes", "working_set_bytes", "sim_ms"} {
+		if st[k] != wst[k] {
+			t.Errorf("stats.%s: served %v, ebb run %v", k, st[k], wst[k])
+		}
+	}
+}

@@ -373,13 +373,18 @@ func (f *engineFlags) open(edit func(*engine.Registry) error) (*engineSetup, err
 	if err != nil {
 		return nil, err
 	}
-	reg, err := newRegistry(prof)
+	reg, err := newRegistry(nil)
 	if err != nil {
 		return nil, err
 	}
-	if edit != nil {
+	if edit != nil { // the profile's classes win over the edit's (serve's file-writing SaveImage)
 		if err := edit(reg); err != nil {
 			return nil, err
+		}
+	}
+	if prof != nil {
+		if err := prof.Register(reg); err != nil {
+			return nil, usagef("profile: %v", err)
 		}
 	}
 	cleanup, err := off.prepare()
