@@ -227,7 +227,7 @@ func (r *run) victim() (*Buffer, evictHow) {
 			}
 		}
 		if r.off.evict != policy.EvictSwap {
-			if c, can := r.recomputeCost(b); can && (!ok || c < cost) {
+			if c, can := r.recomputeCost(b, &ts); can && (!ok || c < cost) {
 				cost, how, ok = c, evictHow{recompute: true}, true
 			}
 		}
@@ -247,20 +247,12 @@ func (r *run) victim() (*Buffer, evictHow) {
 func (r *run) swapCost(ts *device.TierStats, bytes int64) (device.Tier, time.Duration, bool) {
 	h, d := &ts.Host, &ts.Disk
 	if h.Offered && (h.Capacity == 0 || h.InUse+bytes <= h.Capacity) {
-		return device.TierHost, 2 * transfer(bytes, h.Bandwidth), true
+		return device.TierHost, 2 * device.TransferTime(bytes, h.Bandwidth), true
 	}
 	if r.off.mode == policy.OffloadDisk && d.Offered && (d.Capacity == 0 || d.InUse+bytes <= d.Capacity) {
-		return device.TierDisk, 2 * (transfer(bytes, h.Bandwidth) + transfer(bytes, d.Bandwidth)), true
+		return device.TierDisk, 2 * (device.TransferTime(bytes, h.Bandwidth) + device.TransferTime(bytes, d.Bandwidth)), true
 	}
 	return 0, 0, false
-}
-
-// transfer is how long bytes take at bandwidth bytes per second.
-func transfer(bytes, bandwidth int64) time.Duration {
-	if bandwidth <= 0 {
-		return 0
-	}
-	return time.Duration(float64(bytes) / float64(bandwidth) * float64(time.Second))
 }
 
 // evict moves v off the device or drops it, and counts it.

@@ -138,11 +138,17 @@ func (a *accounting) alloc(ctx context.Context, bytes int64, label string) (*Buf
 		return nil, err
 	}
 	a.inUse += bytes
+	a.sample()
+	return &Buffer{buf: buf, acct: a, Label: label}, nil
+}
+
+// sample updates the peaks and the bound after bytes landed on the device
+// (mu held).
+func (a *accounting) sample() {
 	a.peak = max(a.peak, a.inUse)
 	a.bound = max(a.bound, a.inUse-a.idle)
 	a.winPeak = max(a.winPeak, a.inUse)
 	a.devPeak = max(a.devPeak, a.dev.Stats().InUse)
-	return &Buffer{buf: buf, acct: a, Label: label}, nil
 }
 
 // free frees b on the device, then uncounts it, under mu. b is marked freed

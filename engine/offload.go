@@ -40,8 +40,7 @@ type offloader struct {
 	purgeAt int
 	tick    uint64 // counts admitted nodes: staleness
 	guard   uint64
-	used    bool      // something ever left the device: admission must check inputs
-	unhold  []*Buffer // dropped buffers freed: their lineage holds to let go
+	used    bool // something ever left the device: admission must check inputs
 	scratch []*Buffer
 	// ran has the classes whose calls an offloading run has finished: at
 	// parallelism above 1, a node of another class that declares no
@@ -179,10 +178,7 @@ func (a *accounting) landed(b *Buffer) {
 	if b.idle {
 		a.idle += b.Bytes()
 	}
-	a.peak = max(a.peak, a.inUse)
-	a.bound = max(a.bound, a.inUse-a.idle)
-	a.winPeak = max(a.winPeak, a.inUse)
-	a.devPeak = max(a.devPeak, a.dev.Stats().InUse)
+	a.sample()
 }
 
 // drop frees b's device memory (or its slower tier's) but keeps b live:

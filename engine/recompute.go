@@ -101,7 +101,7 @@ func (r *run) letGo() {
 // when b has no lineage, its producer is pinned (restrict and auto pins,
 // outputs, nodes that must not run twice), an input is gone or dropped,
 // or b is an input a dropped value's lineage holds.
-func (r *run) recomputeCost(b *Buffer) (time.Duration, bool) {
+func (r *run) recomputeCost(b *Buffer, ts *device.TierStats) (time.Duration, bool) {
 	e := b.off
 	lin := e.lin
 	if lin == nil || e.linHolds > 0 {
@@ -111,7 +111,6 @@ func (r *run) recomputeCost(b *Buffer) (time.Duration, bool) {
 		return 0, false
 	}
 	cost := lin.time
-	ts := (*device.TierStats)(nil)
 	room := lin.est.Total() // what the recomputation needs at once: it must fit the device
 	for _, x := range lin.ins {
 		room += x.Bytes()
@@ -123,16 +122,11 @@ func (r *run) recomputeCost(b *Buffer) (time.Duration, bool) {
 		if x.freed || x.dropped {
 			return 0, false
 		}
-		if x.tier != device.TierDevice {
-			if ts == nil {
-				s := r.e.off.tiered.TierStats()
-				ts = &s
-			}
-			bw := ts.Host.Bandwidth
-			if x.tier == device.TierDisk {
-				cost += transfer(x.Bytes(), ts.Disk.Bandwidth)
-			}
-			cost += transfer(x.Bytes(), bw)
+		if x.tier != device.TierDevice { // back through host memory
+			cost += device.TransferTime(x.Bytes(), ts.Host.Bandwidth)
+		}
+		if x.tier == device.TierDisk {
+			cost += device.TransferTime(x.Bytes(), ts.Disk.Bandwidth)
 		}
 	}
 	return cost, true
@@ -185,7 +179,7 @@ func (r *run) recompute(b *Buffer, n *rnode) bool {
 	res, err := runOnce(r, lin.runner, c)
 	wall := time.Since(start)
 	if err == nil {
-		err = r.adoptOutputs(lin, res, &alloc)
+		err = r.adoptOutputs(lin, res)
 	}
 	var errs []error
 	for _, x := range alloc.bufs {
@@ -225,7 +219,7 @@ func runOnce(r *run, rn Runner, c *Call) (res Result, err error) {
 // the buffer in the same place of res's outputs. A node whose outputs
 // hold differently many or differently sized buffers the second time is
 // not deterministic: an error.
-func (r *run) adoptOutputs(lin *lineage, res Result, alloc *callAlloc) error {
+func (r *run) adoptOutputs(lin *lineage, res Result) error {
 	if len(res.Outputs) != len(lin.outs) {
 		return fmt.Errorf("%w: %d outputs the second time, %d the first", ErrBadResult, len(res.Outputs), len(lin.outs))
 	}
@@ -250,7 +244,6 @@ func (r *run) adoptOutputs(lin *lineage, res Result, alloc *callAlloc) error {
 			lin.unhold(r)
 		}
 	}
-	_ = alloc
 	return nil
 }
 

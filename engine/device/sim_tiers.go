@@ -176,10 +176,10 @@ func (s *Sim) hopTime(bytes int64, from, to Tier) time.Duration {
 	c := s.tiers.cfg
 	var d time.Duration
 	if (from == TierDevice) != (to == TierDevice) { // crosses the host link
-		d += transferTime(bytes, c.HostBandwidth)
+		d += TransferTime(bytes, c.HostBandwidth)
 	}
 	if (from == TierDisk) != (to == TierDisk) {
-		d += transferTime(bytes, c.DiskBandwidth)
+		d += TransferTime(bytes, c.DiskBandwidth)
 	}
 	return d
 }

@@ -78,8 +78,9 @@ var (
 	ErrTierIO = errors.New("device: tier storage failed")
 )
 
-// transferTime is how long bytes take at bandwidth bytes per second.
-func transferTime(bytes, bandwidth int64) time.Duration {
+// TransferTime is how long bytes take at bandwidth bytes per second (0
+// for a bandwidth or size that is not positive).
+func TransferTime(bytes, bandwidth int64) time.Duration {
 	if bandwidth <= 0 || bytes <= 0 {
 		return 0
 	}
