@@ -106,7 +106,7 @@ func newRun(ctx context.Context, e *Engine, v *validated, targets []NodeID, pol 
 		keep:     DefaultKeepExecuted,
 	}
 	r.tr = lifetime.NewTracker(pol.Level, e.refs)
-	r.tr.Grow(len(v.vnodes))
+	r.tr.Grow(v.outputSlots())
 	res.Executed = make([]NodeID, 0, min(len(v.vnodes), DefaultKeepExecuted))
 	r.tr.OnRelease = r.onRelease
 	r.tr.OnError = r.onTrackerError

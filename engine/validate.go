@@ -62,6 +62,19 @@ func (v *validated) def(id NodeID) (*Node, bool) {
 	return n, ok
 }
 
+// outputSlots is how many output slots the original nodes make: what a
+// run reserves in its tracker up front, so no slot table is copied while
+// it grows.
+func (v *validated) outputSlots() int {
+	n := 0
+	for i := range v.vnodes {
+		if t := v.vnodes[i].typ; t != nil {
+			n += len(t.Schema.Outputs)
+		}
+	}
+	return n
+}
+
 // has reports whether validation reached id.
 func (v *validated) has(id NodeID) bool {
 	_, ok := v.index.get(id)
