@@ -15,31 +15,26 @@ import (
 // n's outputs follow the subgraph (forwarding, or waiting when n has several
 // calls or pinned outputs).
 func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]any) error {
-	newNodes := Workflow{}
-	for _, res := range results {
-		if res.Expand == nil {
-			continue
-		}
-		if len(res.Expand.Outputs) != len(n.typ.Schema.Outputs) {
-			return fmt.Errorf("%w: expansion has %d outputs, class %s declares %d", ErrBadResult, len(res.Expand.Outputs), n.def.Class, len(n.typ.Schema.Outputs))
-		}
-		for id, def := range res.Expand.Nodes {
-			if _, dup := newNodes[id]; dup || def == nil {
-				return fmt.Errorf("%w: %q appears twice in one expansion (or is nil)", ErrDuplicateID, id)
-			}
-			newNodes[id] = def
-		}
+	newNodes, err := expansionNodes(n, results)
+	if err != nil {
+		return err
 	}
 	ids := newNodes.IDs()
-	reuse := map[NodeID]bool{}
-	for _, id := range ids {
+	var reuse map[NodeID]bool
+	types := make([]*NodeType, len(ids))
+	for i, id := range ids {
 		def := newNodes[id]
-		if _, ok := r.e.reg.Lookup(def.Class); !ok {
+		t, ok := r.e.reg.Lookup(def.Class)
+		if !ok {
 			return fmt.Errorf("%w: %q (expanded node %s)", ErrUnknownClass, def.Class, id)
 		}
+		types[i] = t
 		if old, _, exists := r.lookup(id); exists {
 			if !reflect.DeepEqual(old, def) {
 				return fmt.Errorf("%w: expansion node %q already exists with another definition", ErrDuplicateID, id)
+			}
+			if reuse == nil {
+				reuse = map[NodeID]bool{}
 			}
 			reuse[id] = true
 		}
@@ -70,7 +65,7 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 			}
 		}
 	}
-	if err := r.strat.checkExpansion(r, n, newNodes, results); err != nil {
+	if err := r.strat.checkExpansion(r, n, newNodes, ids, results); err != nil {
 		return err
 	}
 	depth := 1
@@ -122,8 +117,8 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 		}
 		r.gens[gen] = true
 	}
-	for _, id := range ids {
-		if t, _ := r.e.reg.Lookup(newNodes[id].Class); t.Schema.OutputNode {
+	for i, id := range ids {
+		if types[i].Schema.OutputNode {
 			p, err := r.node(id)
 			if err != nil {
 				return err
@@ -135,7 +130,6 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 	// a value both read is never released in between.
 	inputs := n.ins
 	n.ins = nil
-	var err error
 	if len(results) == 1 && !n.pinnedOut {
 		err = r.forward(n, results[0].Expand.Outputs, ui)
 	} else {
@@ -152,6 +146,45 @@ func (r *run) expand(n *rnode, calls []*Call, results []Result, ui map[string][]
 	}
 	r.maybeDropGen(gen) // when nothing of it is needed (or all of it was a cache hit)
 	return nil
+}
+
+// expansionNodes returns the new nodes of n's expansions: the one
+// expansion's own map when there is one (read, never written), else a
+// merge that refuses an id two expansions share.
+func expansionNodes(n *rnode, results []Result) (Workflow, error) {
+	var only Workflow
+	count := 0
+	for _, res := range results {
+		if res.Expand == nil {
+			continue
+		}
+		if len(res.Expand.Outputs) != len(n.typ.Schema.Outputs) {
+			return nil, fmt.Errorf("%w: expansion has %d outputs, class %s declares %d", ErrBadResult, len(res.Expand.Outputs), n.def.Class, len(n.typ.Schema.Outputs))
+		}
+		only = res.Expand.Nodes
+		count++
+	}
+	if count == 1 {
+		for id, def := range only {
+			if def == nil {
+				return nil, fmt.Errorf("%w: %q appears twice in one expansion (or is nil)", ErrDuplicateID, id)
+			}
+		}
+		return only, nil
+	}
+	merged := Workflow{}
+	for _, res := range results {
+		if res.Expand == nil {
+			continue
+		}
+		for id, def := range res.Expand.Nodes {
+			if _, dup := merged[id]; dup || def == nil {
+				return nil, fmt.Errorf("%w: %q appears twice in one expansion (or is nil)", ErrDuplicateID, id)
+			}
+			merged[id] = def
+		}
+	}
+	return merged, nil
 }
 
 // checkLink checks that ref names a new node or one the run knows, with an

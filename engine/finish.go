@@ -63,9 +63,15 @@ func (r *run) finish(d *callJob) {
 		}
 	}
 	if expanding {
+		forwarded := len(d.results) == 1 && !n.pinnedOut // else await keeps d.results
 		if err := r.expand(n, d.calls, d.results, ui); err != nil {
 			r.fail(n, TypeBadGraph, err)
 			r.freeOrphans(n, d)
+			return
+		}
+		if forwarded {
+			d.inputs = nil // the new nodes may hold the call's input map
+			r.recycle(d)
 		}
 		return
 	}

@@ -79,7 +79,7 @@ func (s strategy) afterComplete(r *run, n *rnode) {
 // checkExpansion is called before an expansion of n is accepted: restrict
 // alone refuses links outside n's upstream (reexecute, and so auto,
 // serves them by re-execution).
-func (s strategy) checkExpansion(r *run, n *rnode, newNodes Workflow, results []Result) error {
+func (s strategy) checkExpansion(r *run, n *rnode, newNodes Workflow, ids []NodeID, results []Result) error {
 	if !s.restrict || s.reexecute {
 		return nil
 	}
@@ -96,7 +96,7 @@ func (s strategy) checkExpansion(r *run, n *rnode, newNodes Workflow, results []
 		}
 		return nil
 	}
-	for _, id := range newNodes.IDs() {
+	for _, id := range ids {
 		def := newNodes[id]
 		for _, name := range def.InputNames() {
 			if ref, ok := def.Inputs[name].(Ref); ok {
