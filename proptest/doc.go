@@ -13,13 +13,15 @@
 //     edges), a component, failing and cancelling nodes, and a
 //     NotReexecutable node. Registry returns it together with the
 //     testpack loops, every runner wrapped so that a Ledger records its
-//     calls.
+//     calls. The runners are in pack_runners.go, the values they pass in
+//     content.go, the Ledger in ledger.go.
 //   - gen.go: rapid generators of workflows (Spec) built from the pack and
 //     the testpack for loops, with what the generator knows about them
-//     (static or not, which expanders link outside their upstream, ...).
+//     (static or not, which expanders link outside their upstream, ...);
+//     gen_steps.go adds the nodes of each kind.
 //   - oracle.go: Oracle, a deliberately naive sequential evaluator (level 0,
 //     no cache, no pool, recursive) that calls the same Runners with Calls
-//     it builds itself.
+//     it builds itself (oracle_run.go; expansions in oracle_expand.go).
 //
 // See docs/testing.md for the properties, how to replay a failure and how
 // to run a long soak.

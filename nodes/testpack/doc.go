@@ -38,11 +38,13 @@
 //   - stubs.go: StubImage, StubConstantImage, StubMask, StubInt, StubFloat.
 //   - outputs.go: SaveImage, PreviewImage, RebatchImages (ComfyUI core nodes
 //     the execution tests use).
-//   - specific.go: TestLazyMixImages, TestVariadicAverage, TestCustomIsChanged,
-//     TestIsChangedWithConstants, TestCustomValidation1..5,
-//     TestDynamicDependencyCycle, TestMixedExpansionReturns,
-//     TestExecutionBlocker, TestOutputNodeWithSocketOutput, TestSleep,
-//     TestParallelSleep.
+//   - specific.go: the schemas of TestLazyMixImages, TestVariadicAverage,
+//     TestCustomIsChanged, TestIsChangedWithConstants,
+//     TestCustomValidation1..5, TestDynamicDependencyCycle,
+//     TestMixedExpansionReturns, TestExecutionBlocker,
+//     TestOutputNodeWithSocketOutput, TestSleep, TestParallelSleep, and
+//     TestExecutionBlocker's runner; the other runners are in mixing.go,
+//     is_changed.go, validation.go, expansion.go and sleep.go.
 //   - conditions.go: TestIntConditions, TestFloatConditions,
 //     TestStringConditions, TestToBoolNode, TestBoolOperationNode.
 //   - util.go: TestIntMathOperation, TestMakeListNode and the accumulation
