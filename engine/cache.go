@@ -124,7 +124,7 @@ func (r *run) cacheHit(n *rnode) bool {
 	if !r.e.cache.enabled() {
 		return false
 	}
-	k, ok := r.sig(n.id)
+	k, ok := r.nodeSig(n)
 	if !ok {
 		return false
 	}
@@ -178,7 +178,7 @@ func (r *run) storeCache(n *rnode, outs [][]any, ui map[string][]any) {
 	if !r.allLive(n) {
 		return // a slot was released as soon as it was produced
 	}
-	k, ok := r.sig(n.id)
+	k, ok := r.nodeSig(n)
 	if !ok {
 		return
 	}

@@ -35,6 +35,11 @@ func (r *run) sig(id NodeID) (sigKey, bool) {
 		m := r.origSig(i)
 		return m.key, m.ok
 	}
+	return r.sigByID(id)
+}
+
+// sigByID is sig for a node validation did not reach: memoized by id.
+func (r *run) sigByID(id NodeID) (sigKey, bool) {
 	if m, ok := r.sigs[id]; ok {
 		return m.key, m.ok
 	}
@@ -42,6 +47,11 @@ func (r *run) sig(id NodeID) (sigKey, bool) {
 	if !ok {
 		r.sigs[id] = sigMemo{}
 		return sigKey{}, false
+	}
+	if r.producersSigned(def) { // the common case: producers ran first
+		m := r.immediateSig(id, def, nil)
+		r.sigs[id] = m
+		return m.key, m.ok
 	}
 	// Iterative post-order over the definition graph; a node being
 	// visited is memoized busy, so a link to it closes a cycle.
@@ -93,6 +103,41 @@ func (r *run) sig(id NodeID) (sigKey, bool) {
 	}
 	m := r.sigs[id]
 	return m.key, m.ok
+}
+
+// nodeSig is sig for a node the run made, with no lookup in the id index:
+// an original node's signature by its validation index, an expanded node's
+// by id.
+func (r *run) nodeSig(n *rnode) (sigKey, bool) {
+	if n.vi >= 0 {
+		m := r.origSig(n.vi)
+		return m.key, m.ok
+	}
+	if n.info != nil {
+		return r.sigByID(n.id)
+	}
+	return r.sig(n.id)
+}
+
+// producersSigned reports whether the signature of every node def links
+// to is already known, so def's needs no walk.
+func (r *run) producersSigned(def *Node) bool {
+	for _, v := range def.Inputs {
+		ref, isRef := v.(Ref)
+		if !isRef {
+			continue
+		}
+		if i, ok := r.v.index.get(ref.Node); ok {
+			if r.sigx.orig == nil || !r.sigx.orig[i].done {
+				return false
+			}
+			continue
+		}
+		if m, seen := r.sigs[ref.Node]; !seen || m.busy {
+			return false
+		}
+	}
+	return true
 }
 
 // origSig returns the signature of original node i, walking its

@@ -43,6 +43,7 @@ BENCHES=(
   "./engine/ ^BenchmarkDecodeWorkflow$"
   "./engine/ ^BenchmarkOrder$"
   "./nodes/testpack/ ^BenchmarkForLoop$"
+  "./nodes/testpack/ ^BenchmarkForLoopNoCache$"
   "./lifetime/ ^BenchmarkTrace$"
 )
 
@@ -57,6 +58,7 @@ RATIOS=(
   "GiB-peak:BenchmarkOrder/order=memory / BenchmarkOrder/order=comfy"
   "ns/iteration:BenchmarkForLoop/level=2/iterations=100000 / BenchmarkForLoop/level=0/iterations=100000"
   "heap-during-B:BenchmarkForLoop/level=2/iterations=100000 / BenchmarkForLoop/level=2/iterations=1000"
+  "heap-during-B:BenchmarkForLoopNoCache/level=0/iterations=100000 / BenchmarkForLoopNoCache/level=0/iterations=1000"
 )
 
 tmp=$(mktemp -d)

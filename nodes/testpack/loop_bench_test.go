@@ -45,7 +45,7 @@ func (p *heapProbe) Run(_ context.Context, c *engine.Call) (engine.Result, error
 	return engine.Outputs(v), nil
 }
 
-func loopEngine(b *testing.B, probe *heapProbe) *engine.Engine {
+func loopEngine(b *testing.B, probe *heapProbe, cache engine.CacheMode) *engine.Engine {
 	reg := testpack.Registry()
 	reg.MustRegister(&engine.NodeType{
 		Class:  "BenchOut",
@@ -62,7 +62,7 @@ func loopEngine(b *testing.B, probe *heapProbe) *engine.Engine {
 		},
 		Runner: probe,
 	})
-	e, err := engine.New(engine.Options{Registry: reg, Parallelism: 1})
+	e, err := engine.New(engine.Options{Registry: reg, Parallelism: 1, Cache: cache})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,15 +86,24 @@ func heapAfterGC() uint64 {
 // (heap-during-B: one more run, untimed, on a fresh engine, whose loop body
 // samples the heap after GC ten times). Finished iterations must not pile
 // up: at level 2 both heaps at 1e5 stay within 2x of 1e3; at levels 0 and
-// 1 only the kept values themselves may grow.
-func BenchmarkForLoop(b *testing.B) {
+// 1 only the kept values themselves, and the classic cache's entries, may
+// grow.
+func BenchmarkForLoop(b *testing.B) { benchForLoop(b, engine.CacheMode{}) }
+
+// BenchmarkForLoopNoCache is BenchmarkForLoop with the cache off: at levels
+// 0 and 1 the heap then grows by the kept values alone.
+func BenchmarkForLoopNoCache(b *testing.B) {
+	benchForLoop(b, engine.CacheMode{Kind: engine.CacheNone})
+}
+
+func benchForLoop(b *testing.B, cache engine.CacheMode) {
 	for _, level := range []policy.Level{policy.KeepAll, policy.ReleaseUnreferenced, policy.ReleaseDead} {
 		for _, n := range []int64{1_000, 100_000} {
 			b.Run(fmt.Sprintf("level=%d/iterations=%d", level, n), func(b *testing.B) {
 				pol := policy.Default()
 				pol.Level = level
 				opts := engine.RunOptions{Policy: &pol}
-				e := loopEngine(b, &heapProbe{})
+				e := loopEngine(b, &heapProbe{}, cache)
 				base := heapAfterGC()
 				start := int64(0)
 				for b.Loop() {
@@ -113,7 +122,7 @@ func BenchmarkForLoop(b *testing.B) {
 					b.Fatal(err)
 				}
 				probe := &heapProbe{every: n / 10}
-				pe := loopEngine(b, probe)
+				pe := loopEngine(b, probe, cache)
 				if res, err := pe.Run(context.Background(), forLoopWorkflow(n, 0, true), opts); err != nil || res.Outputs["out"]["value"][0] != n {
 					b.Fatalf("%v %v", err, res.Outputs["out"])
 				}
