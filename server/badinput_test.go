@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -271,7 +272,8 @@ func TestCrossOriginRefused(t *testing.T) {
 	}
 }
 
-// mustQueueAndHistory returns the ids queued, running or finished.
+// mustQueueAndHistory returns the ids queued, running or finished, each
+// once: a prompt that finishes between the two requests is in both.
 func mustQueueAndHistory(t *testing.T, ts *testServer) []string {
 	t.Helper()
 	c := client.New(ts.URL)
@@ -280,5 +282,7 @@ func mustQueueAndHistory(t *testing.T, ts *testServer) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(append(running, pending...), ids...)
+	all := append(append(running, pending...), ids...)
+	slices.Sort(all)
+	return slices.Compact(all)
 }
