@@ -134,7 +134,12 @@ type dest struct {
 // may resolve through n again). The cells of forwarders that led to n's
 // slots move on to where n's outputs now lead.
 func (r *run) setForward(n *rnode, items []any) ([]lifetime.SlotID, error) {
-	dests := make([]dest, len(items))
+	var buf [4]dest
+	dests := buf[:0]
+	if len(items) > len(buf) {
+		dests = make([]dest, 0, len(items))
+	}
+	dests = dests[:len(items)]
 	var kept []lifetime.SlotID
 	for i, item := range items {
 		d := &dests[i]

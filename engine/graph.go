@@ -60,7 +60,14 @@ func (n *Node) InputNames() []string {
 type Workflow map[NodeID]*Node
 
 // IDs returns the workflow's node ids in sorted order.
-func (w Workflow) IDs() []NodeID { return slices.Sorted(maps.Keys(w)) }
+func (w Workflow) IDs() []NodeID {
+	ids := make([]NodeID, 0, len(w))
+	for id := range w {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
 
 // Literal wraps a list literal so it is never read as a link (ComfyUI's
 // {"__value__": [...]}). The engine unwraps it before a node sees it.

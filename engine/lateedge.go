@@ -250,7 +250,9 @@ func (r *run) eachAncestor(n *rnode, f func(*rnode)) {
 	r.markGen++
 	gen := r.markGen
 	n.mark = gen
-	stack := []*rnode{n}
+	stack := append(r.ancStack, n) // r.ancStack is nil while a walk runs: f may walk too
+	r.ancStack = nil
+	defer func() { r.ancStack = stack[:0] }()
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]

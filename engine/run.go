@@ -24,14 +24,15 @@ type run struct {
 	res   *RunResult
 	tr    *lifetime.Tracker
 
-	v     *validated         // the original nodes
-	orig  []rnode            // state of the reachable original nodes, by validation index
-	eph   map[NodeID]*ephDef // expanded definitions; copied before a change once handed to workers
-	ephRO bool               // eph was handed to a worker: copy it before changing it
-	nodes map[NodeID]*rnode  // ephemeral nodes the run knows, and original ones validated late
-	late  map[NodeID]*Node   // original nodes validated when an expansion linked to them
-	gens  map[*generation]bool
-	kept  *keptValues // values of collected nodes kept for the run (levels 0 and 1)
+	v        *validated         // the original nodes
+	orig     []rnode            // state of the reachable original nodes, by validation index
+	eph      map[NodeID]*ephDef // expanded definitions; copied before a change once handed to workers
+	ephRO    bool               // eph was handed to a worker: copy it before changing it
+	ancStack []*rnode           // eachAncestor's stack, reused
+	nodes    map[NodeID]*rnode  // ephemeral nodes the run knows, and original ones validated late
+	late     map[NodeID]*Node   // original nodes validated when an expansion linked to them
+	gens     map[*generation]bool
+	kept     *keptValues // values of collected nodes kept for the run (levels 0 and 1)
 	// targets are the run's explicit targets (nil: every output node).
 	targets map[NodeID]bool
 

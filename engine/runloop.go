@@ -320,7 +320,11 @@ func idPrefix(id, real NodeID, eph bool) string {
 		return string(id) + "."
 	}
 	sum := sha256.Sum256([]byte(id))
-	return string(real) + ".h" + hashEnc.EncodeToString(sum[:])[:10] + "."
+	// The first 10 characters of the hash's encoding depend on its first
+	// 7 bytes only (5 bits a character).
+	var enc [12]byte
+	hashEnc.Encode(enc[:], sum[:7])
+	return string(real) + ".h" + string(enc[:10]) + "."
 }
 
 var hashEnc = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)

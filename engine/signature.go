@@ -55,12 +55,8 @@ func (r *run) sigByID(id NodeID) (sigKey, bool) {
 	}
 	// Iterative post-order over the definition graph; a node being
 	// visited is memoized busy, so a link to it closes a cycle.
-	type frame struct {
-		id       NodeID
-		def      *Node
-		expanded bool
-	}
-	stack := []frame{{id: id, def: def}}
+	stack := append(r.sigx.stack[:0], sigFrame{id: id, def: def})
+	defer func() { r.sigx.stack = stack[:0] }()
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
 		if m, seen := r.sigs[f.id]; seen && (!m.busy || !f.expanded) {
@@ -92,7 +88,7 @@ func (r *run) sigByID(id NodeID) (sigKey, bool) {
 				case m.busy:
 					r.sigs[cur] = sigMemo{} // a cycle: never cacheable
 				case !seen:
-					stack = append(stack, frame{id: ref.Node})
+					stack = append(stack, sigFrame{id: ref.Node})
 				}
 			}
 			continue
@@ -204,8 +200,16 @@ func (r *run) linkMemo(ref Ref, name string, links []vlink) sigMemo {
 // sigScratch is a run's signature state: the signatures of original
 // nodes by validation index, and a writer reused for every node.
 type sigScratch struct {
-	orig []sigMemo
-	w    sigWriter
+	orig  []sigMemo
+	w     sigWriter
+	stack []sigFrame // sigByID's walk, reused
+}
+
+// sigFrame is a node on sigByID's walk.
+type sigFrame struct {
+	id       NodeID
+	def      *Node
+	expanded bool
 }
 
 // sigWriter collects what a signature hashes in a buffer and hashes it in

@@ -37,6 +37,9 @@ func NewRefs() *Refs { return &Refs{count: map[Resource]refCount{}} }
 // elements of a []any or a Container, recursively, and the Resource of a
 // Holder).
 func (r *Refs) Hold(v any) {
+	if inert(v) {
+		return
+	}
 	walk(v, func(x Resource) {
 		c := r.count[x]
 		if c.n == 0 {
@@ -53,6 +56,9 @@ func (r *Refs) Hold(v any) {
 // keeps it but will not read it (a cache), so a Resource held only by
 // dead holders is idle.
 func (r *Refs) HoldDead(v any) {
+	if inert(v) {
+		return
+	}
 	walk(v, func(x Resource) {
 		c := r.count[x]
 		if c.n == 0 {
@@ -75,6 +81,9 @@ func (r *Refs) Drop(v any) error { return r.drop(v, false) }
 func (r *Refs) DropDead(v any) error { return r.drop(v, true) }
 
 func (r *Refs) drop(v any, dead bool) error {
+	if inert(v) {
+		return nil
+	}
 	var errs []error
 	walk(v, func(x Resource) {
 		c, ok := r.count[x]
@@ -108,6 +117,9 @@ func (r *Refs) drop(v any, dead bool) error {
 
 // MarkDead turns one live holder of every Resource in v into a dead one.
 func (r *Refs) MarkDead(v any) {
+	if inert(v) {
+		return
+	}
 	walk(v, func(x Resource) {
 		c, ok := r.count[x]
 		if !ok || c.dead >= c.n {
@@ -123,6 +135,9 @@ func (r *Refs) MarkDead(v any) {
 
 // MarkLive undoes one MarkDead: a dead holder is read or pinned again.
 func (r *Refs) MarkLive(v any) {
+	if inert(v) {
+		return
+	}
 	walk(v, func(x Resource) {
 		c, ok := r.count[x]
 		if !ok || c.dead == 0 {

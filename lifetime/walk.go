@@ -17,6 +17,24 @@ type Holder interface {
 	HeldResource() Resource
 }
 
+// inert reports whether v can hold no Resource: a scalar, or a list of
+// scalars. The Refs calls return early for it, so values without device
+// memory (most node outputs) cost no walk and no closure.
+func inert(v any) bool {
+	switch x := v.(type) {
+	case Resource, Holder, Container:
+		return false
+	case []any:
+		for _, e := range x {
+			switch e.(type) {
+			case Resource, Holder, Container, []any:
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func walk(v any, f func(Resource)) {
 	switch x := v.(type) {
 	case Resource:
