@@ -12,24 +12,46 @@ import (
 // cache is the cross-run output cache, keyed by input signature. Entries
 // hold their values through the engine's Refs. Owned by the engine; used
 // only by the run goroutine of the current run.
+//
+// Entries live in chunks that never move, found through a pointer-free
+// index: a loop at level 0 keeps hundreds of thousands of them, and the
+// collector neither scans the index nor visits an object per entry.
 type cache struct {
-	mode    CacheMode
-	refs    *lifetime.Refs
-	entries map[sigKey]*centry
-	gen     int
-	errs    []error
+	mode   CacheMode
+	refs   *lifetime.Refs
+	index  map[sigKey]int32 // entry numbers
+	chunks [][]centry       // entry i is chunks[i/cacheChunk][i%cacheChunk]
+	free   []int32          // numbers of removed entries, for reuse
+	used   int32            // numbers handed out so far
+	serial uint32           // of the last entry put
+	gen    int
+	errs   []error
 }
 
+// cacheChunk is how many entries a chunk holds.
+const cacheChunk = 256
+
 type centry struct {
-	node NodeID // the node that stored it, for messages
-	key  sigKey
-	outs [][]any
-	ui   map[string][]any
-	gen  int
+	node   NodeID // the node that stored it, for messages
+	key    sigKey
+	outs   [][]any
+	ui     map[string][]any
+	gen    int
+	num    int32  // its number
+	serial uint32 // unique among the entries a reference may outlive (centryRef)
+	live   bool
+}
+
+// centryRef is a node's reference to the entry it stored or hit: the
+// entry's number plus one (0: none) and its serial, so a reference to an
+// entry removed since (its number reused) names nothing.
+type centryRef struct {
+	num    int32
+	serial uint32
 }
 
 func newCache(mode CacheMode, refs *lifetime.Refs) *cache {
-	return &cache{mode: mode, refs: refs, entries: map[sigKey]*centry{}}
+	return &cache{mode: mode, refs: refs, index: map[sigKey]int32{}}
 }
 
 func (c *cache) beginRun() int {
@@ -39,35 +61,88 @@ func (c *cache) beginRun() int {
 
 func (c *cache) enabled() bool { return c.mode.Kind != CacheNone }
 
+func (c *cache) at(i int32) *centry { return &c.chunks[i/cacheChunk][i%cacheChunk] }
+
+// len is the number of entries.
+func (c *cache) len() int { return len(c.index) }
+
+// each calls f for every entry; f may remove it.
+func (c *cache) each(f func(*centry)) {
+	for _, i := range c.index {
+		f(c.at(i))
+	}
+}
+
 func (c *cache) get(k sigKey) *centry {
-	e := c.entries[k]
-	if e != nil {
-		e.gen = c.gen
+	i, ok := c.index[k]
+	if !ok {
+		return nil
+	}
+	e := c.at(i)
+	e.gen = c.gen
+	return e
+}
+
+// ref returns a reference to e.
+func (c *cache) ref(e *centry) centryRef { return centryRef{num: e.num + 1, serial: e.serial} }
+
+// deref returns the entry r names, or nil when it is gone.
+func (c *cache) deref(r centryRef) *centry {
+	if r.num == 0 {
+		return nil
+	}
+	if r.num > c.used {
+		return nil // the chunks were given back since
+	}
+	e := c.at(r.num - 1)
+	if !e.live || e.serial != r.serial {
+		return nil
 	}
 	return e
 }
 
 func (c *cache) put(node NodeID, k sigKey, outs [][]any, ui map[string][]any) *centry {
-	if old := c.entries[k]; old != nil {
+	if old := c.get(k); old != nil {
 		c.remove(old)
 	}
-	e := &centry{node: node, key: k, outs: outs, ui: ui, gen: c.gen}
+	var i int32
+	if n := len(c.free); n > 0 {
+		i, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		if int(c.used) == len(c.chunks)*cacheChunk {
+			c.chunks = append(c.chunks, make([]centry, cacheChunk))
+		}
+		i = c.used
+		c.used++
+	}
+	if c.serial++; c.serial == 0 {
+		c.serial = 1
+	}
+	e := c.at(i)
+	*e = centry{node: node, key: k, outs: outs, ui: ui, gen: c.gen, num: i, serial: c.serial, live: true}
 	for _, vals := range outs {
 		c.refs.HoldDead(vals) // the run's slots keep them live while read
 	}
-	c.entries[k] = e
+	c.index[k] = i
 	return e
 }
 
 func (c *cache) remove(e *centry) {
-	if c.entries[e.key] != e {
+	if !e.live {
 		return
 	}
-	delete(c.entries, e.key)
+	delete(c.index, e.key)
 	for _, vals := range e.outs {
 		if err := c.refs.DropDead(vals); err != nil {
 			c.errs = append(c.errs, fmt.Errorf("entry of node %s: %w", e.node, err))
 		}
+	}
+	*e = centry{num: e.num}
+	c.free = append(c.free, e.num)
+	if len(c.index) == 0 && c.used > 1 {
+		// Empty: give back all chunks but the first (a loop at level 2
+		// empties the cache again and again) and number from zero.
+		c.chunks, c.free, c.used = c.chunks[:1], c.free[:0], 0
 	}
 }
 
@@ -78,38 +153,32 @@ func (c *cache) remove(e *centry) {
 func (c *cache) endRun(inWorkflow func(sigKey) bool) {
 	switch c.mode.Kind {
 	case CacheClassic:
-		for _, e := range c.entries {
+		c.each(func(e *centry) {
 			if e.gen != c.gen && !inWorkflow(e.key) {
 				c.remove(e)
 			}
-		}
+		})
 	case CacheLRU:
-		for len(c.entries) > c.mode.Size {
+		for c.len() > c.mode.Size {
 			oldest := c.gen
-			for _, e := range c.entries {
-				oldest = min(oldest, e.gen)
-			}
+			c.each(func(e *centry) { oldest = min(oldest, e.gen) })
 			if oldest == c.gen {
 				break
 			}
-			for _, e := range c.entries {
+			c.each(func(e *centry) {
 				if e.gen == oldest {
 					c.remove(e)
 				}
-			}
+			})
 		}
 	case CacheNone:
 		c.clearErrs()
-		for _, e := range c.entries {
-			c.remove(e)
-		}
+		c.each(c.remove)
 	}
 }
 
 func (c *cache) clear() error {
-	for _, e := range c.entries {
-		c.remove(e)
-	}
+	c.each(c.remove)
 	return c.clearErrs()
 }
 
@@ -132,6 +201,10 @@ func (r *run) cacheHit(n *rnode) bool {
 	if e == nil || len(e.outs) != len(n.slots) {
 		return false
 	}
+	// What follows may release slots, and a release may remove this entry
+	// (another node hit it too) and reuse its place: keep what it holds.
+	ref, outs, ui := r.e.cache.ref(e), e.outs, e.ui
+	e = nil
 	if !r.transition(n, stDone) {
 		return true
 	}
@@ -148,20 +221,22 @@ func (r *run) cacheHit(n *rnode) bool {
 		r.drainPins = append(r.drainPins, s)
 	}
 	for i, s := range n.slots {
-		r.tr.Produce(s, e.outs[i])
+		if r.tr.State(s) != lifetime.Live { // re-execution: a live value stays (as in complete)
+			r.tr.Produce(s, outs[i])
+		}
 	}
 	if r.allLive(n) {
-		n.centry = e
-	} else {
+		n.centry = ref
+	} else if e := r.e.cache.deref(ref); e != nil {
 		r.e.cache.remove(e) // a slot was released at once: the entry is incomplete
 	}
 	r.res.Stats.CacheHits++
 	r.res.Cached = append(r.res.Cached, n.id)
 	r.cachedAt = append(r.cachedAt, n.id)
-	if e.ui != nil {
-		r.res.Outputs[n.id] = e.ui
+	if ui != nil {
+		r.res.Outputs[n.id] = ui
 		ev := n.event(EventExecuted)
-		ev.Output = e.ui
+		ev.Output = ui
 		r.em.emit(ev)
 	}
 	r.wake(n)
@@ -182,7 +257,7 @@ func (r *run) storeCache(n *rnode, outs [][]any, ui map[string][]any) {
 	if !ok {
 		return
 	}
-	n.centry = r.e.cache.put(n.id, k, outs, ui)
+	n.centry = r.e.cache.ref(r.e.cache.put(n.id, k, outs, ui))
 }
 
 func (r *run) allLive(n *rnode) bool {

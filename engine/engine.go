@@ -79,7 +79,7 @@ func (e *Engine) CachedBytes() int64 {
 func (e *Engine) CacheLen() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.cache.entries)
+	return e.cache.len()
 }
 
 // Close empties the cache, freeing its memory. It does not close the

@@ -274,11 +274,11 @@ func (r *run) endOffload() {
 		}
 		return found
 	}
-	for _, e := range r.e.cache.entries {
+	r.e.cache.each(func(e *centry) {
 		if drop(e) {
 			r.e.cache.remove(e)
 		}
-	}
+	})
 	r.letGo()
 	o.purge()
 	for _, b := range o.bufs {

@@ -260,10 +260,10 @@ func (r *run) eachNode(f func(*rnode)) {
 // and the event says how many bytes the release freed.
 func (r *run) onRelease(owner any, out int, freed int64) {
 	n := owner.(*rnode)
-	if n.centry != nil {
+	if e := r.e.cache.deref(n.centry); e != nil {
 		before := r.e.refs.Live()
-		r.e.cache.remove(n.centry)
-		n.centry = nil
+		r.e.cache.remove(e)
+		n.centry = centryRef{}
 		freed += before - r.e.refs.Live()
 	}
 	ev := n.event(EventReleased)

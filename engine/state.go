@@ -113,8 +113,8 @@ type rnode struct {
 	def      *Node
 	typ      *NodeType
 	ext      *rnodeExt // rarely used state, allocated on first use
-	centry   *centry
-	waiters  []*rnode // nodes with a waiting binding to this node
+	centry   centryRef // the cache entry it stored or hit
+	waiters  []*rnode  // nodes with a waiting binding to this node
 	ins      []binding
 	slots    []lifetime.SlotID // one per output; noSlot once forwarded elsewhere
 	waitBuf  [1]*rnode
