@@ -105,16 +105,7 @@ func (c *cache) put(node NodeID, k sigKey, outs [][]any, ui map[string][]any) *c
 	if old := c.get(k); old != nil {
 		c.remove(old)
 	}
-	var i int32
-	if n := len(c.free); n > 0 {
-		i, c.free = c.free[n-1], c.free[:n-1]
-	} else {
-		if int(c.used) == len(c.chunks)*cacheChunk {
-			c.chunks = append(c.chunks, make([]centry, cacheChunk))
-		}
-		i = c.used
-		c.used++
-	}
+	i := c.number()
 	if c.serial++; c.serial == 0 {
 		c.serial = 1
 	}
@@ -125,6 +116,20 @@ func (c *cache) put(node NodeID, k sigKey, outs [][]any, ui map[string][]any) *c
 	}
 	c.index[k] = i
 	return e
+}
+
+// number returns a free entry number, adding a chunk when none is left.
+func (c *cache) number() int32 {
+	if n := len(c.free); n > 0 {
+		i := c.free[n-1]
+		c.free = c.free[:n-1]
+		return i
+	}
+	if int(c.used) == len(c.chunks)*cacheChunk {
+		c.chunks = append(c.chunks, make([]centry, cacheChunk))
+	}
+	c.used++
+	return c.used - 1
 }
 
 func (c *cache) remove(e *centry) {
@@ -174,6 +179,26 @@ func (c *cache) endRun(inWorkflow func(sigKey) bool) {
 	case CacheNone:
 		c.clearErrs()
 		c.each(c.remove)
+	}
+	c.compact()
+}
+
+// compact moves the entries into as few chunks as they need once they
+// fill under a quarter of the chunks, so a big run's chunks do not stay
+// after its entries have gone. Only between runs: a node's centryRef does
+// not follow the move.
+func (c *cache) compact() {
+	if len(c.chunks) <= 1 || 4*len(c.index) >= len(c.chunks)*cacheChunk {
+		return
+	}
+	old := c.chunks
+	c.chunks, c.free, c.used = nil, nil, 0
+	for k, i := range c.index {
+		j := c.number()
+		e := c.at(j)
+		*e = old[i/cacheChunk][i%cacheChunk]
+		e.num = j
+		c.index[k] = j
 	}
 }
 
