@@ -32,7 +32,6 @@ type cache struct {
 const cacheChunk = 256
 
 type centry struct {
-	node   NodeID // the node that stored it, for messages
 	key    sigKey
 	outs   [][]any
 	ui     map[string][]any
@@ -101,7 +100,7 @@ func (c *cache) deref(r centryRef) *centry {
 	return e
 }
 
-func (c *cache) put(node NodeID, k sigKey, outs [][]any, ui map[string][]any) *centry {
+func (c *cache) put(k sigKey, outs [][]any, ui map[string][]any) *centry {
 	if old := c.get(k); old != nil {
 		c.remove(old)
 	}
@@ -110,7 +109,7 @@ func (c *cache) put(node NodeID, k sigKey, outs [][]any, ui map[string][]any) *c
 		c.serial = 1
 	}
 	e := c.at(i)
-	*e = centry{node: node, key: k, outs: outs, ui: ui, gen: c.gen, num: i, serial: c.serial, live: true}
+	*e = centry{key: k, outs: outs, ui: ui, gen: c.gen, num: i, serial: c.serial, live: true}
 	for _, vals := range outs {
 		c.refs.HoldDead(vals) // the run's slots keep them live while read
 	}
@@ -139,7 +138,7 @@ func (c *cache) remove(e *centry) {
 	delete(c.index, e.key)
 	for _, vals := range e.outs {
 		if err := c.refs.DropDead(vals); err != nil {
-			c.errs = append(c.errs, fmt.Errorf("entry of node %s: %w", e.node, err))
+			c.errs = append(c.errs, fmt.Errorf("entry %x: %w", e.key[:6], err))
 		}
 	}
 	*e = centry{num: e.num}
@@ -282,7 +281,7 @@ func (r *run) storeCache(n *rnode, outs [][]any, ui map[string][]any) {
 	if !ok {
 		return
 	}
-	n.centry = r.e.cache.ref(r.e.cache.put(n.id, k, outs, ui))
+	n.centry = r.e.cache.ref(r.e.cache.put(k, outs, ui))
 }
 
 func (r *run) allLive(n *rnode) bool {

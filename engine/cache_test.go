@@ -23,7 +23,7 @@ func TestCacheChunks(t *testing.T) {
 	const n = 10 * cacheChunk
 	refs := make([]centryRef, n)
 	for i := range n {
-		refs[i] = c.ref(c.put("n", cacheKey(i), [][]any{{int64(i)}}, nil))
+		refs[i] = c.ref(c.put(cacheKey(i), [][]any{{int64(i)}}, nil))
 	}
 	if got := len(c.chunks); got != 10 {
 		t.Fatalf("%d chunks for %d entries, want 10", got, n)
@@ -34,7 +34,7 @@ func TestCacheChunks(t *testing.T) {
 			c.remove(c.deref(refs[i]))
 		}
 	}
-	reused := c.ref(c.put("m", cacheKey(n), [][]any{{"new"}}, nil))
+	reused := c.ref(c.put(cacheKey(n), [][]any{{"new"}}, nil))
 	if c.deref(refs[1]) != nil || c.deref(refs[n-1]) != nil {
 		t.Fatal("a reference to a removed entry names one")
 	}
