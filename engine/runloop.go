@@ -149,6 +149,14 @@ func (r *run) dispatch() {
 			}
 			r.finish(exec(r.ctx, job))
 			r.checkStep()
+		} else if r.running == 1 && len(r.ready) == 0 && !r.off.on {
+			// Nothing else is ready or in flight: a worker would run it
+			// while this goroutine waits for it, and retire it next. Run
+			// it here instead (a chain's every node): the same decisions,
+			// without two channel hand-offs and goroutine wake-ups.
+			r.finish(exec(r.ctx, job))
+			r.alone = false
+			r.checkStep()
 		} else {
 			job.reserve = reserve
 			r.reserved += reserve
