@@ -260,18 +260,24 @@ func (g waitGraph) out(u int32, i int) (int32, bool) {
 
 // workflowSigs returns a test for "the signature of an original node of
 // this run", computing the signatures of every original node (the classic
-// cache keeps their entries).
+// cache keeps their entries) on its first call: the cache asks only about
+// entries older than this run, and a fresh engine has none.
 func (r *run) workflowSigs() func(sigKey) bool {
 	if r.e.cache.mode.Kind != CacheClassic {
 		return nil
 	}
-	keys := make(map[sigKey]bool, len(r.v.wf))
-	for id := range r.v.wf {
-		if k, ok := r.sig(id); ok {
-			keys[k] = true
+	var keys map[sigKey]bool
+	return func(k sigKey) bool {
+		if keys == nil {
+			keys = make(map[sigKey]bool, len(r.v.wf))
+			for id := range r.v.wf {
+				if k, ok := r.sig(id); ok {
+					keys[k] = true
+				}
+			}
 		}
+		return keys[k]
 	}
-	return func(k sigKey) bool { return keys[k] }
 }
 
 // end releases what the run holds, keeps what the cache keeps, and fills in
