@@ -111,7 +111,9 @@ func (c *cache) put(k sigKey, outs [][]any, ui map[string][]any) *centry {
 	e := c.at(i)
 	*e = centry{key: k, outs: outs, ui: ui, gen: c.gen, num: i, serial: c.serial, live: true}
 	for _, vals := range outs {
-		c.refs.HoldDead(vals) // the run's slots keep them live while read
+		for _, v := range vals { // element by element: boxing vals would allocate
+			c.refs.HoldDead(v) // the run's slots keep them live while read
+		}
 	}
 	c.index[k] = i
 	return e
@@ -137,8 +139,10 @@ func (c *cache) remove(e *centry) {
 	}
 	delete(c.index, e.key)
 	for _, vals := range e.outs {
-		if err := c.refs.DropDead(vals); err != nil {
-			c.errs = append(c.errs, fmt.Errorf("entry %x: %w", e.key[:6], err))
+		for _, v := range vals { // as put holds them
+			if err := c.refs.DropDead(v); err != nil {
+				c.errs = append(c.errs, fmt.Errorf("entry %x: %w", e.key[:6], err))
+			}
 		}
 	}
 	*e = centry{num: e.num}
