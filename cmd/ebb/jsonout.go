@@ -56,26 +56,19 @@ type validationJSON struct {
 	InputName string `json:"input_name"`
 }
 
+// statsJSON is engine.Stats as --json prints it: reexecuted always
+// present (an empty list when none), no timeline (--timeline draws it),
+// times as finite numbers.
 type statsJSON struct {
-	Executions      int                  `json:"executions"`
-	Reexecutions    int                  `json:"reexecutions"`
-	CacheHits       int                  `json:"cache_hits"`
-	Releases        int                  `json:"releases"`
-	Pins            int                  `json:"pins"`
-	PeakBytes       int64                `json:"peak_bytes"`
-	BoundBytes      int64                `json:"bound_bytes"`
-	NeedBytes       int64                `json:"need_bytes"`
-	DevicePeakBytes int64                `json:"device_peak_bytes"`
-	WorkingSetBytes int64                `json:"working_set_bytes"`
-	OffloadedBytes  int64                `json:"offloaded_bytes"`
-	ReloadedBytes   int64                `json:"reloaded_bytes"`
-	DiskBytes       int64                `json:"disk_bytes"`
-	Evictions       int                  `json:"evictions"`
-	Recomputes      int                  `json:"recomputes"`
-	ComputeMs       float64              `json:"compute_ms"`
-	TransferMs      float64              `json:"transfer_ms"`
-	SimMs           float64              `json:"sim_ms"`
-	Reexecuted      []engine.Reexecution `json:"reexecuted"`
+	engine.Stats
+	Reexecuted []engine.Reexecution `json:"reexecuted"`
+}
+
+// statsOf is st for --json.
+func statsOf(st engine.Stats) statsJSON {
+	st.ComputeMs, st.TransferMs, st.SimMs = finite(st.ComputeMs), finite(st.TransferMs), finite(st.SimMs)
+	st.Timeline = nil
+	return statsJSON{Stats: st, Reexecuted: nonNil(st.Reexecuted)}
 }
 
 func toJSON(r *engine.RunResult) runJSON {
@@ -86,27 +79,7 @@ func toJSON(r *engine.RunResult) runJSON {
 		Outputs:    map[engine.NodeID]map[string][]any{},
 		Executed:   nonNil(r.Executed),
 		Cached:     nonNil(r.Cached),
-		Stats: statsJSON{
-			Executions:      r.Stats.Executions,
-			Reexecutions:    r.Stats.Reexecutions,
-			CacheHits:       r.Stats.CacheHits,
-			Releases:        r.Stats.Releases,
-			Pins:            r.Stats.Pins,
-			PeakBytes:       r.Stats.PeakBytes,
-			BoundBytes:      r.Stats.BoundBytes,
-			NeedBytes:       r.Stats.NeedBytes,
-			DevicePeakBytes: r.Stats.DevicePeakBytes,
-			WorkingSetBytes: r.Stats.WorkingSetBytes,
-			OffloadedBytes:  r.Stats.OffloadedBytes,
-			ReloadedBytes:   r.Stats.ReloadedBytes,
-			DiskBytes:       r.Stats.DiskBytes,
-			Evictions:       r.Stats.Evictions,
-			Recomputes:      r.Stats.Recomputes,
-			ComputeMs:       finite(r.Stats.ComputeMs),
-			TransferMs:      finite(r.Stats.TransferMs),
-			SimMs:           finite(r.Stats.SimMs),
-			Reexecuted:      nonNil(r.Stats.Reexecuted),
-		},
+		Stats:      statsOf(r.Stats),
 	}
 	for id, nv := range nodeErrors(r) {
 		out.NodeErrors[id] = nodeErrorsOf(nv)
