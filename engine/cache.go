@@ -147,11 +147,6 @@ func (c *cache) remove(e *centry) {
 	}
 	*e = centry{num: e.num}
 	c.free = append(c.free, e.num)
-	if len(c.index) == 0 && c.used > 1 {
-		// Empty: give back all chunks but the first (a loop at level 2
-		// empties the cache again and again) and number from zero.
-		c.chunks, c.free, c.used = c.chunks[:1], c.free[:0], 0
-	}
 }
 
 // endRun applies the mode's retention: classic keeps this run's entries
@@ -187,10 +182,14 @@ func (c *cache) endRun(inWorkflow func(sigKey) bool) {
 }
 
 // compact moves the entries into as few chunks as they need once they
-// fill under a quarter of the chunks, so a big run's chunks do not stay
-// after its entries have gone. Only between runs: a node's centryRef does
-// not follow the move.
+// fill under a quarter of the chunks (an empty cache keeps one), so a big
+// run's chunks do not stay after its entries have gone. Only between runs:
+// a node's centryRef does not follow the move.
 func (c *cache) compact() {
+	if len(c.index) == 0 { // keep one chunk: the next run fills it again
+		c.chunks, c.free, c.used = c.chunks[:min(1, len(c.chunks))], c.free[:0], 0
+		return
+	}
 	if len(c.chunks) <= 1 || 4*len(c.index) >= len(c.chunks)*cacheChunk {
 		return
 	}
@@ -207,6 +206,7 @@ func (c *cache) compact() {
 
 func (c *cache) clear() error {
 	c.each(c.remove)
+	c.compact()
 	return c.clearErrs()
 }
 
