@@ -143,17 +143,16 @@ func (r *run) dispatch() {
 			r.reads(job)
 		}
 		r.em.emit(n.event(EventExecuting))
-		if r.par == 1 {
+		// At parallelism 1 nodes run here. So does one with nothing else
+		// ready or in flight (a chain's every node): a worker would run it
+		// while this goroutine waits for it, and retire it next; here the
+		// decisions are the same, without two channel hand-offs and
+		// goroutine wake-ups. Not under offload above parallelism 1: its
+		// room requests expect a worker.
+		if r.par == 1 || r.running == 1 && len(r.ready) == 0 && !r.off.on {
 			if r.off.on && r.capacity > 0 {
 				job.alloc.room, r.runningNode = r.roomNow, n
 			}
-			r.finish(exec(r.ctx, job))
-			r.checkStep()
-		} else if r.running == 1 && len(r.ready) == 0 && !r.off.on {
-			// Nothing else is ready or in flight: a worker would run it
-			// while this goroutine waits for it, and retire it next. Run
-			// it here instead (a chain's every node): the same decisions,
-			// without two channel hand-offs and goroutine wake-ups.
 			r.finish(exec(r.ctx, job))
 			r.alone = false
 			r.checkStep()
