@@ -279,6 +279,31 @@ func TestCacheModes(t *testing.T) {
 	}
 }
 
+// TestClassicKeepsWorkflowEntries checks the classic cache's retention: a
+// run keeps older entries of its own workflow's nodes, even ones it did
+// not reach (here b, outside the run's targets), and drops the others.
+func TestClassicKeepsWorkflowEntries(t *testing.T) {
+	h := newHarness(t, "classic", 1, 0)
+	wf := engine.Workflow{
+		"a":  node("Const", "value", int64(1)),
+		"b":  node("Const", "value", int64(2)),
+		"oa": node("Out", "value", link("a", 0)),
+		"ob": node("Out", "value", link("b", 0)),
+	}
+	keep := policy.Policy{Level: policy.KeepAll}
+	h.run(wf, keep)
+	h.run(wf, keep, "oa") // b is not reached, but it is in the workflow
+	res := h.run(wf, keep, "ob")
+	if got := h.counts["Const"].Load(); got != 2 || !slices.Contains(res.Cached, "ob") {
+		t.Errorf("b's entry was dropped: Const ran %d times (want 2), cached %v", got, res.Cached)
+	}
+	other := engine.Workflow{"c": node("Const", "value", int64(3)), "oc": node("Out", "value", link("c", 0))}
+	h.run(other, keep) // a and b are not in this workflow: their entries go
+	if res := h.run(wf, keep); h.counts["Const"].Load() != 5 || len(res.Cached) != 0 {
+		t.Errorf("entries of another workflow were kept: Const ran %d times (want 5), cached %v", h.counts["Const"].Load(), res.Cached)
+	}
+}
+
 func TestReleasedSlotLeavesCache(t *testing.T) {
 	h := newHarness(t, "classic", 1, 0)
 	wf := engine.Workflow{
