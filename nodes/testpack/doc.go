@@ -1,7 +1,8 @@
 // Package testpack is ComfyUI's execution-test node pack
 // (tests/execution/testing_nodes/testing-pack) in Go: the same class names,
 // inputs, outputs and semantics, so ebb can be checked against ComfyUI's
-// execution test suite (see conformance_test.go and /work/shared/conformance.md).
+// execution test suite (see the conformance_*_test.go files, their helpers
+// in conformance_test.go, and /work/shared/conformance.md).
 //
 // Values:
 //   - IMAGE and MASK values are *Image: float32 tensors in [B,H,W,C] order.
